@@ -1,0 +1,49 @@
+"""`dvmap build`: read, assemble, write the folder, report counts beside the paper's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dvmap_hf.dataset_folder import write_dataset_folder
+from dvmap_hf.wvs import file_sha256, read_wvs
+
+from .build import PAPER_SIZES, SPLITS, BuildConfig, assemble
+from .card import card_body, card_metadata
+
+
+def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> dict:
+    """Build every config from `config.wvs` into the dataset folder `out`; return the build report."""
+    questions = list(config.training_questions + config.cross_value_questions)
+    data = read_wvs(config.wvs, questions, merge_units=config.uk == "merge")
+    built = assemble(data, config)
+    sizes = {key: len(frame) for key, frame in built.tables.items()}
+    source = {"file": data.path.name, "sha256": file_sha256(data.path), "synthetic": data.synthetic,
+              "religion_column": data.religion_source}
+    report = {"source": source, "parameters": config.parameters(), "stats": built.stats,
+              "shortfalls": built.shortfalls, "kind": "build"}
+    write_dataset_folder(out, built.tables, card_body(source, config.parameters(), sizes, built.stats,
+                                                      built.shortfalls),
+                         card_metadata(data.synthetic), report, force=force)
+    return {**report, "sizes": {f"{c}/{s}": n for (c, s), n in sizes.items()}, "out": str(out)}
+
+
+def format_report(report: dict) -> str:
+    """Counts beside the paper's, and the two consensus figures, as printed by `dvmap build`."""
+    stats = report["stats"]
+    lines = [f"{'config/split':<26}{'rows':>9}{'paper':>9}"]
+    for config, split in SPLITS:
+        lines.append(f"{config + '/' + split:<26}{report['sizes'][f'{config}/{split}']:>9,}"
+                     f"{PAPER_SIZES[config, split]:>9,}")
+    lines += [
+        f"respondents in scope {stats['respondents']:,}, profiles {stats['profiles']:,}",
+        f"respondents sharing their profile: {stats['share_respondents_with_shared_profile']:.1%} (paper 32.8%)",
+        f"divergent pairs dropped: {stats['share_pairs_divergent']:.1%} of pairs, "
+        f"{stats['share_answers_in_divergent_pairs']:.1%} of answers (paper 9.2%)",
+    ]
+    lines += [f"shortfall: {line}" for line in report["shortfalls"][:10]]
+    if len(report["shortfalls"]) > 10:
+        lines.append(f"... and {len(report['shortfalls']) - 10} more shortfalls (see the dataset card)")
+    if report["source"]["synthetic"]:
+        lines.append("note: the source is a SYNTHETIC WVS-format sample")
+    lines.append(f"wrote {report['out']}")
+    return "\n".join(lines)

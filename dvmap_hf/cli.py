@@ -1,0 +1,139 @@
+"""The `dvmap` command. Each subcommand imports its heavy parts only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from .errors import DvmapError
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {}
+
+
+def command(name: str, help: str):
+    """Register `fn(parser)` that adds the subcommand's options and sets its handler."""
+
+    def register(fn):
+        COMMANDS[name] = (help, fn)
+        return fn
+
+    return register
+
+
+def csv_list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def split_sizes(text: str) -> dict[tuple[str, str], int]:
+    """Parse `corpus/train=268,cross_value/test=110` into {(config, split): profiles per country}."""
+    sizes = {}
+    for item in csv_list(text):
+        key, _, value = item.partition("=")
+        config, _, split = key.partition("/")
+        if not value.isdigit() or not split:
+            raise DvmapError(f"--profiles: expected CONFIG/SPLIT=N items, got {item!r}")
+        sizes[config.strip(), split.strip()] = int(value)
+    return sizes
+
+
+@command("build", "build the corpus and benchmark configs from a WVS Wave 7 file")
+def _build(p: argparse.ArgumentParser) -> None:
+    from dataset_builder.build import DEFAULT_PROFILES_PER_COUNTRY, DEFAULT_REQUIRED
+    from dvmap_hf.codebook import CROSS_COUNTRIES, TRAINING_COUNTRIES
+
+    p.add_argument("--wvs", required=True, help="WVS Wave 7 file: .sav, .dta or .csv (v5 or v6)")
+    p.add_argument("--out", default="dvmap", help="output dataset folder (default: dvmap)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.add_argument("--countries", type=csv_list, default=TRAINING_COUNTRIES,
+                   help=f"training countries, ISO3 (default: {','.join(TRAINING_COUNTRIES)})")
+    p.add_argument("--cross-countries", type=csv_list, default=CROSS_COUNTRIES,
+                   help=f"unseen countries of cross_country (default: {','.join(CROSS_COUNTRIES)})")
+    p.add_argument("--consensus", default="strict", help="strict (H == 0, default) or majority (mode answer, H >= 0)")
+    p.add_argument("--min-support", type=int, default=1, help="least respondents behind a (profile, question) row")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--prompt-style", default="structured_cot", help="structured_cot (default), free_cot or direct")
+    defaults = ",".join(f"{c}/{s}={n}" for (c, s), n in DEFAULT_PROFILES_PER_COUNTRY.items())
+    p.add_argument("--profiles", type=split_sizes, default={},
+                   help=f"profiles drawn per country, CONFIG/SPLIT=N items overriding the defaults ({defaults})")
+    p.add_argument("--require", type=csv_list, default=DEFAULT_REQUIRED,
+                   help="attributes a respondent must have answered (default: life_stage,income_bracket; '' = none)")
+    p.add_argument("--uk", default="merge", help="merge (GBR = Great Britain + Northern Ireland, default) or gbr-only")
+
+    def run(args: argparse.Namespace) -> None:
+        from dataset_builder import BuildConfig, build_folder, format_report
+
+        config = BuildConfig(
+            wvs=args.wvs, training_countries=args.countries, cross_countries=args.cross_countries,
+            consensus=args.consensus, min_support=args.min_support, seed=args.seed, prompt_style=args.prompt_style,
+            profiles_per_country={**DEFAULT_PROFILES_PER_COUNTRY, **args.profiles},
+            required_attributes=args.require, uk=args.uk,
+        )
+        print(format_report(build_folder(config, args.out, force=args.force)))
+
+    p.set_defaults(run=run)
+
+
+@command("synth-wvs", "write a SYNTHETIC WVS-format file (.sav with value labels, .dta or .csv)")
+def _synth(p: argparse.ArgumentParser) -> None:
+    from dvmap_hf.synth import DEFAULT_COUNTRIES, SynthSpec
+
+    p.add_argument("--out", required=True, help="file to write: .sav, .dta or .csv")
+    p.add_argument("--respondents", type=int, default=SynthSpec.respondents)
+    p.add_argument("--seed", type=int, default=SynthSpec.seed)
+    p.add_argument("--countries", type=csv_list, default=DEFAULT_COUNTRIES)
+    p.add_argument("--noise", type=float, default=SynthSpec.noise, help="answer noise; more noise, more divergence")
+    p.add_argument("--filler-columns", type=int, default=0, help="extra columns, to mimic the ~600-variable file")
+
+    def run(args: argparse.Namespace) -> None:
+        from dvmap_hf.synth import write_synthetic_wvs
+
+        if args.respondents < len(args.countries):
+            raise DvmapError(f"--respondents must be at least the number of countries ({len(args.countries)})")
+        spec = SynthSpec(args.respondents, args.countries, args.seed, args.noise, args.filler_columns)
+        print(f"wrote {write_synthetic_wvs(args.out, spec)} (SYNTHETIC, {args.respondents:,} respondents)")
+
+    p.set_defaults(run=run)
+
+
+@command("push", "publish a dataset folder to the Hugging Face Hub (same configs)")
+def _push(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", help="dataset folder written by `dvmap build`")
+    p.add_argument("--repo-id", required=True, help="e.g. my-org/dvmap")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--revision", default=None, help="branch to push to (default: main)")
+    p.add_argument("--message", default="Upload DVMap dataset built with dvmap-hf")
+
+    def run(args: argparse.Namespace) -> None:
+        from dvmap_hf.hub import push_dataset_folder
+
+        url = push_dataset_folder(args.folder, args.repo_id, private=args.private, revision=args.revision,
+                                  message=args.message)
+        print(f"pushed {args.folder} to {url}")
+
+    p.set_defaults(run=run)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="dvmap", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, add) in COMMANDS.items():
+        add(sub.add_parser(name, help=help_text, description=help_text))
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.run(args)
+    except DvmapError as exc:
+        print(f"dvmap {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dvmap {args.command}: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Write and read the kit's dataset folders: a Hub dataset repo (parquet + README.md with `configs:`).
+
+Parquet file names carry a fingerprint of their content (`train-<sha256[:12]>.parquet`): `datasets`
+caches by file name, so a rebuilt folder with new rows under old names would be served stale from
+the cache. The folder is written to a temporary sibling and renamed into place in one step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .errors import DvmapError
+from .io import atomic_dir
+from .schema import COLUMNS, CONFIG_SPLITS, FEATURES
+
+MANIFEST = "dvmap_manifest.json"
+
+
+def _write_parquet(frame: pd.DataFrame, folder: Path, split: str) -> str:
+    from datasets import Dataset
+
+    tmp = folder / f".{split}.parquet.tmp"
+    Dataset.from_pandas(frame[COLUMNS], features=FEATURES, preserve_index=False).to_parquet(str(tmp))
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:12]
+    name = f"{split}-{digest}.parquet"
+    os.replace(tmp, folder / name)
+    return name
+
+
+def _card_yaml(files: dict[tuple[str, str], str], sizes: dict[tuple[str, str], int], extra: dict) -> str:
+    from datasets import DatasetInfo, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCardData
+
+    configs = sorted({config for config, _ in files}, key=list(CONFIG_SPLITS).index)
+    card = DatasetCardData(**extra)
+    card["configs"] = [
+        {"config_name": config, **({"default": True} if i == 0 else {}),
+         "data_files": [{"split": split, "path": files[config, split]} for split in CONFIG_SPLITS[config]
+                        if (config, split) in files]}
+        for i, config in enumerate(configs)
+    ]
+    infos = {}
+    for config in configs:
+        splits = SplitDict()
+        for split in CONFIG_SPLITS[config]:
+            if (config, split) in files:
+                splits.add(SplitInfo(name=split, num_examples=sizes[config, split]))
+        infos[config] = DatasetInfo(features=FEATURES, splits=splits)
+    DatasetInfosDict(infos).to_dataset_card_data(card)
+    return yaml.safe_dump(card.to_dict(), sort_keys=False, allow_unicode=True, width=1000)
+
+
+def write_dataset_folder(out: str | Path, tables: dict[tuple[str, str], pd.DataFrame], card_body: str,
+                         card_metadata: dict, manifest: dict, force: bool = False) -> Path:
+    """Write `tables` ((config, split) -> rows of the schema) as a loadable dataset folder, atomically."""
+    for config, split in tables:
+        if split not in CONFIG_SPLITS.get(config, ()):
+            raise DvmapError(f"unknown config/split {config}/{split}")
+    with atomic_dir(out, force) as tmp:
+        files, sizes = {}, {}
+        for (config, split), frame in tables.items():
+            folder = tmp / "data" / config
+            folder.mkdir(parents=True, exist_ok=True)
+            files[config, split] = f"data/{config}/{_write_parquet(frame, folder, split)}"
+            sizes[config, split] = len(frame)
+        front = _card_yaml(files, sizes, card_metadata)
+        (tmp / "README.md").write_text(f"---\n{front}---\n\n{card_body.strip()}\n", encoding="utf-8")
+        manifest = {**manifest, "files": {f"{c}/{s}": p for (c, s), p in files.items()},
+                    "sizes": {f"{c}/{s}": n for (c, s), n in sizes.items()}}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return Path(out)
+
+
+def read_manifest(folder: str | Path) -> dict:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise DvmapError(f"{folder}: not a dvmap dataset folder (no {MANIFEST})")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,34 @@
+"""Publishing to the Hugging Face Hub. The token comes from the usual login / HF_TOKEN and is never printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .dataset_folder import read_manifest
+from .errors import DvmapError
+
+
+def hub_api():
+    """The Hub client (a seam: the one no-network test replaces it with a recording fake)."""
+    from huggingface_hub import HfApi
+
+    return HfApi()
+
+
+def push_dataset_folder(folder: str | Path, repo_id: str, private: bool = False, revision: str | None = None,
+                        message: str = "Upload DVMap dataset") -> str:
+    """Create (if needed) the dataset repo and upload the folder; old parquet shards are removed."""
+    folder = Path(folder)
+    read_manifest(folder)  # refuses anything that is not a dataset folder of the kit
+    if "/" not in repo_id:
+        raise DvmapError(f"--repo-id must be <owner>/<name> (bare names do not resolve on the Hub), not {repo_id!r}")
+    api = hub_api()
+    try:
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        if revision:
+            api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
+        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset", revision=revision,
+                                 commit_message=message, delete_patterns=["data/**/*.parquet"])
+    except Exception as exc:  # network, auth and permission errors all end here; the token is not in them
+        raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
+    return str(getattr(info, "commit_url", None) or f"https://huggingface.co/datasets/{repo_id}")
