@@ -22,8 +22,14 @@ import numpy as np
 import pandas as pd
 
 from dvmap_hf.codebook import (
-    ATTRIBUTE_NAMES, CROSS_COUNTRIES, CROSS_VALUE_QUESTIONS, NOT_ANSWERED, QUESTIONS, TRAINING_COUNTRIES,
-    TRAINING_QUESTIONS, Question,
+    ATTRIBUTE_NAMES,
+    CROSS_COUNTRIES,
+    CROSS_VALUE_QUESTIONS,
+    NOT_ANSWERED,
+    QUESTIONS,
+    TRAINING_COUNTRIES,
+    TRAINING_QUESTIONS,
+    Question,
 )
 from dvmap_hf.consensus import CONSENSUS_MODES, answer_matrix, consensus_stats, pair_table
 from dvmap_hf.errors import DvmapError
@@ -33,14 +39,22 @@ from dvmap_hf.wvs import WVSData, read_wvs
 
 #: Sample sizes of the paper (rows). Corpus split sizes from the released files (dev 7,183, test 7,156).
 PAPER_SIZES = {
-    ("corpus", "train"): 41_813, ("corpus", "validation"): 7_183, ("corpus", "test"): 7_156,
-    ("cross_demographic", "test"): 6_240, ("cross_country", "test"): 7_973, ("cross_value", "test"): 7_340,
+    ("corpus", "train"): 41_813,
+    ("corpus", "validation"): 7_183,
+    ("corpus", "test"): 7_156,
+    ("cross_demographic", "test"): 6_240,
+    ("cross_country", "test"): 7_973,
+    ("cross_value", "test"): 7_340,
 }
 #: Profiles drawn per country. The release holds 46 profiles per training country in dev and in test
 #: and ~15.6 rows per profile; the other sizes follow from the paper's row counts the same way.
 DEFAULT_PROFILES_PER_COUNTRY = {
-    ("corpus", "train"): 268, ("corpus", "validation"): 46, ("corpus", "test"): 46,
-    ("cross_demographic", "test"): 40, ("cross_country", "test"): 66, ("cross_value", "test"): 110,
+    ("corpus", "train"): 268,
+    ("corpus", "validation"): 46,
+    ("corpus", "test"): 46,
+    ("cross_demographic", "test"): 40,
+    ("cross_country", "test"): 66,
+    ("cross_value", "test"): 110,
 }
 SPLITS = tuple(DEFAULT_PROFILES_PER_COUNTRY)
 DEFAULT_REQUIRED = ("life_stage", "income_bracket")  # the release has no "Not Answered" for these two
@@ -57,7 +71,9 @@ class BuildConfig:
     min_support: int = 1
     seed: int = 42
     prompt_style: str = "structured_cot"
-    profiles_per_country: dict[tuple[str, str], int] = field(default_factory=lambda: dict(DEFAULT_PROFILES_PER_COUNTRY))
+    profiles_per_country: dict[tuple[str, str], int] = field(
+        default_factory=lambda: dict(DEFAULT_PROFILES_PER_COUNTRY)
+    )
     required_attributes: tuple[str, ...] = DEFAULT_REQUIRED
     uk: str = "merge"  # "merge": GBR = Great Britain + Northern Ireland; "gbr-only": Great Britain alone
 
@@ -87,12 +103,17 @@ class BuildConfig:
     def parameters(self) -> dict:
         """The build parameters as plain data, for the dataset card and the report."""
         return {
-            "training_countries": list(self.training_countries), "cross_countries": list(self.cross_countries),
+            "training_countries": list(self.training_countries),
+            "cross_countries": list(self.cross_countries),
             "training_questions": list(self.training_questions),
-            "cross_value_questions": list(self.cross_value_questions), "consensus": self.consensus,
-            "min_support": self.min_support, "seed": self.seed, "prompt_style": self.prompt_style,
+            "cross_value_questions": list(self.cross_value_questions),
+            "consensus": self.consensus,
+            "min_support": self.min_support,
+            "seed": self.seed,
+            "prompt_style": self.prompt_style,
             "profiles_per_country": {f"{c}/{s}": n for (c, s), n in self.profiles_per_country.items()},
-            "required_attributes": list(self.required_attributes), "uk": self.uk,
+            "required_attributes": list(self.required_attributes),
+            "uk": self.uk,
         }
 
 
@@ -109,7 +130,10 @@ def _stream(seed: int, *names: str) -> np.random.Generator:
 
 def _check_countries(data: WVSData, config: BuildConfig) -> None:
     present = set(data.countries)
-    for option, countries in (("--countries", config.training_countries), ("--cross-countries", config.cross_countries)):
+    for option, countries in (
+        ("--countries", config.training_countries),
+        ("--cross-countries", config.cross_countries),
+    ):
         absent = [c for c in countries if c not in present]
         if absent:
             raise DvmapError(f"{data.path}: {option} names countries absent from the file: {', '.join(absent)}")
@@ -127,8 +151,13 @@ def _respondents(data: WVSData, config: BuildConfig) -> tuple[WVSData, pd.DataFr
     return subset, profiles[keep].reset_index(drop=True)
 
 
-def _sample_profiles(pairs: pd.DataFrame, countries: tuple[str, ...], plan: list[tuple[str, str]],
-                     config: BuildConfig, shortfalls: list[str]) -> dict[tuple[str, str], np.ndarray]:
+def _sample_profiles(
+    pairs: pd.DataFrame,
+    countries: tuple[str, ...],
+    plan: list[tuple[str, str]],
+    config: BuildConfig,
+    shortfalls: list[str],
+) -> dict[tuple[str, str], np.ndarray]:
     """Disjoint profile draws per country for the (config, split)s of `plan`, in plan order."""
     chosen: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in plan}
     by_country = pairs.drop_duplicates("profile_key")[["country_alpha", "profile_key"]]
@@ -138,7 +167,7 @@ def _sample_profiles(pairs: pd.DataFrame, countries: tuple[str, ...], plan: list
         start = 0
         for key in plan:
             wanted = config.profiles_per_country[key]
-            taken = keys[start:start + wanted]
+            taken = keys[start : start + wanted]
             if len(taken) < wanted:
                 shortfalls.append(f"{key[0]}/{key[1]} {country}: {len(taken)} of {wanted} profiles available")
             chosen[key].append(taken)
@@ -146,8 +175,9 @@ def _sample_profiles(pairs: pd.DataFrame, countries: tuple[str, ...], plan: list
     return {key: np.concatenate(parts) if parts else np.empty(0, np.uint64) for key, parts in chosen.items()}
 
 
-def _rows(pairs: pd.DataFrame, keys: np.ndarray, attributes: pd.DataFrame, questions: list[Question],
-          style: str) -> pd.DataFrame:
+def _rows(
+    pairs: pd.DataFrame, keys: np.ndarray, attributes: pd.DataFrame, questions: list[Question], style: str
+) -> pd.DataFrame:
     """Rows of the dataset schema for the chosen profiles; sorted so that equal inputs give equal files."""
     order = {q.id: i for i, q in enumerate(questions)}
     rows = pairs[pairs["profile_key"].isin(keys) & pairs["question_id"].isin(order)].copy()
@@ -166,7 +196,9 @@ def _rows(pairs: pd.DataFrame, keys: np.ndarray, attributes: pd.DataFrame, quest
     rows["frequency"] = counts / totals
     rows["id"] = rows["profile_id"] + "-" + rows["question_id"]
     profile_dicts = rows[list(ATTRIBUTE_NAMES)].to_dict("records")
-    rows["prompt"] = [render_prompt(p, q, o, style) for p, q, o in zip(profile_dicts, rows["question"], rows["options"])]
+    rows["prompt"] = [
+        render_prompt(p, q, o, style) for p, q, o in zip(profile_dicts, rows["question"], rows["options"])
+    ]
     return rows
 
 
@@ -179,15 +211,19 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     table = pair_table(codes, answer_matrix(data, questions))
     kept = table.kept(config.consensus, config.min_support)
     first = np.unique(codes, return_index=True)[1]
-    attributes = profiles.iloc[first][list(ATTRIBUTE_NAMES) + ["profile_key"]].astype({n: str for n in ATTRIBUTE_NAMES})
+    attributes = profiles.iloc[first][list(ATTRIBUTE_NAMES) + ["profile_key"]].astype(
+        {n: str for n in ATTRIBUTE_NAMES}
+    )
     attributes["country_alpha"] = data.codes["country"].to_numpy()[first]
-    pairs = pd.DataFrame({
-        "profile_key": keys.to_numpy()[kept["profile"].to_numpy()],
-        "question_id": np.asarray([q.id for q in questions])[kept["question"].to_numpy()],
-        "answer_index": kept["answer_index"].to_numpy().astype(np.int32),
-        "support": kept["support"].to_numpy(),
-        "entropy": kept["entropy"].to_numpy(),
-    }).merge(attributes[["profile_key", "country_alpha"]], on="profile_key")
+    pairs = pd.DataFrame(
+        {
+            "profile_key": keys.to_numpy()[kept["profile"].to_numpy()],
+            "question_id": np.asarray([q.id for q in questions])[kept["question"].to_numpy()],
+            "answer_index": kept["answer_index"].to_numpy().astype(np.int32),
+            "support": kept["support"].to_numpy(),
+            "entropy": kept["entropy"].to_numpy(),
+        }
+    ).merge(attributes[["profile_key", "country_alpha"]], on="profile_key")
     attributes = attributes.drop(columns="country_alpha")
     training = pairs[pairs["question_id"].isin(config.training_questions)]
     cross_value = pairs[pairs["question_id"].isin(config.cross_value_questions)]
@@ -203,8 +239,10 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
         source, qs = (cross_value, cross_q) if key[0] == "cross_value" else (training, training_q)
         tables[key] = _rows(source, chosen[key], attributes, qs, config.prompt_style)
         if tables[key].empty:
-            raise DvmapError(f"{data.path}: no rows left for {key[0]}/{key[1]} after filtering "
-                             f"(consensus={config.consensus}, min_support={config.min_support})")
+            raise DvmapError(
+                f"{data.path}: no rows left for {key[0]}/{key[1]} after filtering "
+                f"(consensus={config.consensus}, min_support={config.min_support})"
+            )
     stats = consensus_stats(codes, table, config.consensus, config.min_support)
     return BuiltDataset(tables, stats, shortfalls)
 

@@ -46,13 +46,15 @@ def card_metadata(synthetic: bool) -> dict:
     }
 
 
-def card_body(source: dict, parameters: dict, sizes: dict[tuple[str, str], int], stats: dict,
-              shortfalls: list[str]) -> str:
+def card_body(
+    source: dict, parameters: dict, sizes: dict[tuple[str, str], int], stats: dict, shortfalls: list[str]
+) -> str:
     synthetic = source["synthetic"]
     warning = (
         "> **SYNTHETIC DATA.** Built from a synthetic WVS-format sample made by `dvmap synth-wvs`: the rows show "
         "the format and the pipeline, not anyone's values. Build from the real WVS Wave 7 file for research.\n\n"
-        if synthetic else ""
+        if synthetic
+        else ""
     )
     short = "\n".join(f"- {line}" for line in shortfalls) or "- none"
     return f"""# DVMap: high-consensus demographic-value mapping{" (SYNTHETIC)" if synthetic else ""}

@@ -17,13 +17,27 @@ def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> d
     data = read_wvs(config.wvs, questions, merge_units=config.uk == "merge")
     built = assemble(data, config)
     sizes = {key: len(frame) for key, frame in built.tables.items()}
-    source = {"file": data.path.name, "sha256": file_sha256(data.path), "synthetic": data.synthetic,
-              "religion_column": data.religion_source}
-    report = {"source": source, "parameters": config.parameters(), "stats": built.stats,
-              "shortfalls": built.shortfalls, "kind": "build"}
-    write_dataset_folder(out, built.tables, card_body(source, config.parameters(), sizes, built.stats,
-                                                      built.shortfalls),
-                         card_metadata(data.synthetic), report, force=force)
+    source = {
+        "file": data.path.name,
+        "sha256": file_sha256(data.path),
+        "synthetic": data.synthetic,
+        "religion_column": data.religion_source,
+    }
+    report = {
+        "source": source,
+        "parameters": config.parameters(),
+        "stats": built.stats,
+        "shortfalls": built.shortfalls,
+        "kind": "build",
+    }
+    write_dataset_folder(
+        out,
+        built.tables,
+        card_body(source, config.parameters(), sizes, built.stats, built.shortfalls),
+        card_metadata(data.synthetic),
+        report,
+        force=force,
+    )
     return {**report, "sizes": {f"{c}/{s}": n for (c, s), n in sizes.items()}, "out": str(out)}
 
 
@@ -32,8 +46,9 @@ def format_report(report: dict) -> str:
     stats = report["stats"]
     lines = [f"{'config/split':<26}{'rows':>9}{'paper':>9}"]
     for config, split in SPLITS:
-        lines.append(f"{config + '/' + split:<26}{report['sizes'][f'{config}/{split}']:>9,}"
-                     f"{PAPER_SIZES[config, split]:>9,}")
+        lines.append(
+            f"{config + '/' + split:<26}{report['sizes'][f'{config}/{split}']:>9,}{PAPER_SIZES[config, split]:>9,}"
+        )
     lines += [
         f"respondents in scope {stats['respondents']:,}, profiles {stats['profiles']:,}",
         f"respondents sharing their profile: {stats['share_respondents_with_shared_profile']:.1%} (paper 32.8%)",

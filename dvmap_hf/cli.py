@@ -45,29 +45,51 @@ def _build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wvs", required=True, help="WVS Wave 7 file: .sav, .dta or .csv (v5 or v6)")
     p.add_argument("--out", default="dvmap", help="output dataset folder (default: dvmap)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
-    p.add_argument("--countries", type=csv_list, default=TRAINING_COUNTRIES,
-                   help=f"training countries, ISO3 (default: {','.join(TRAINING_COUNTRIES)})")
-    p.add_argument("--cross-countries", type=csv_list, default=CROSS_COUNTRIES,
-                   help=f"unseen countries of cross_country (default: {','.join(CROSS_COUNTRIES)})")
+    p.add_argument(
+        "--countries",
+        type=csv_list,
+        default=TRAINING_COUNTRIES,
+        help=f"training countries, ISO3 (default: {','.join(TRAINING_COUNTRIES)})",
+    )
+    p.add_argument(
+        "--cross-countries",
+        type=csv_list,
+        default=CROSS_COUNTRIES,
+        help=f"unseen countries of cross_country (default: {','.join(CROSS_COUNTRIES)})",
+    )
     p.add_argument("--consensus", default="strict", help="strict (H == 0, default) or majority (mode answer, H >= 0)")
     p.add_argument("--min-support", type=int, default=1, help="least respondents behind a (profile, question) row")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--prompt-style", default="structured_cot", help="structured_cot (default), free_cot or direct")
     defaults = ",".join(f"{c}/{s}={n}" for (c, s), n in DEFAULT_PROFILES_PER_COUNTRY.items())
-    p.add_argument("--profiles", type=split_sizes, default={},
-                   help=f"profiles drawn per country, CONFIG/SPLIT=N items overriding the defaults ({defaults})")
-    p.add_argument("--require", type=csv_list, default=DEFAULT_REQUIRED,
-                   help="attributes a respondent must have answered (default: life_stage,income_bracket; '' = none)")
+    p.add_argument(
+        "--profiles",
+        type=split_sizes,
+        default={},
+        help=f"profiles drawn per country, CONFIG/SPLIT=N items overriding the defaults ({defaults})",
+    )
+    p.add_argument(
+        "--require",
+        type=csv_list,
+        default=DEFAULT_REQUIRED,
+        help="attributes a respondent must have answered (default: life_stage,income_bracket; '' = none)",
+    )
     p.add_argument("--uk", default="merge", help="merge (GBR = Great Britain + Northern Ireland, default) or gbr-only")
 
     def run(args: argparse.Namespace) -> None:
         from dataset_builder import BuildConfig, build_folder, format_report
 
         config = BuildConfig(
-            wvs=args.wvs, training_countries=args.countries, cross_countries=args.cross_countries,
-            consensus=args.consensus, min_support=args.min_support, seed=args.seed, prompt_style=args.prompt_style,
+            wvs=args.wvs,
+            training_countries=args.countries,
+            cross_countries=args.cross_countries,
+            consensus=args.consensus,
+            min_support=args.min_support,
+            seed=args.seed,
+            prompt_style=args.prompt_style,
             profiles_per_country={**DEFAULT_PROFILES_PER_COUNTRY, **args.profiles},
-            required_attributes=args.require, uk=args.uk,
+            required_attributes=args.require,
+            uk=args.uk,
         )
         print(format_report(build_folder(config, args.out, force=args.force)))
 
@@ -107,8 +129,9 @@ def _push(p: argparse.ArgumentParser) -> None:
     def run(args: argparse.Namespace) -> None:
         from dvmap_hf.hub import push_dataset_folder
 
-        url = push_dataset_folder(args.folder, args.repo_id, private=args.private, revision=args.revision,
-                                  message=args.message)
+        url = push_dataset_folder(
+            args.folder, args.repo_id, private=args.private, revision=args.revision, message=args.message
+        )
         print(f"pushed {args.folder} to {url}")
 
     p.set_defaults(run=run)
@@ -123,14 +146,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
+        args = parser().parse_args(argv)  # option types may raise DvmapError too
         args.run(args)
     except DvmapError as exc:
-        print(f"dvmap {args.command}: error: {exc}", file=sys.stderr)
+        print(f"dvmap: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"dvmap {args.command}: interrupted; nothing half-written was left behind", file=sys.stderr)
+        print("dvmap: interrupted; nothing half-written was left behind", file=sys.stderr)
         return 130
     return 0
 

@@ -25,25 +25,72 @@ NOT_ANSWERED = "Not Answered"
 
 #: ISO3 -> (ISO numeric code, ISO 3166 English short name). The 66 countries of the v6.0 file + NIR.
 COUNTRIES: dict[str, tuple[int, str]] = {
-    "AND": (20, "Andorra"), "ARG": (32, "Argentina"), "ARM": (51, "Armenia"), "AUS": (36, "Australia"),
-    "BGD": (50, "Bangladesh"), "BOL": (68, "Bolivia (Plurinational State of)"), "BRA": (76, "Brazil"),
-    "CAN": (124, "Canada"), "CHL": (152, "Chile"), "CHN": (156, "China"), "COL": (170, "Colombia"),
-    "CYP": (196, "Cyprus"), "CZE": (203, "Czechia"), "DEU": (276, "Germany"), "ECU": (218, "Ecuador"),
-    "EGY": (818, "Egypt"), "ETH": (231, "Ethiopia"),
-    "GBR": (826, "United Kingdom of Great Britain and Northern Ireland"), "GRC": (300, "Greece"),
-    "GTM": (320, "Guatemala"), "HKG": (344, "Hong Kong"), "IDN": (360, "Indonesia"), "IND": (356, "India"),
-    "IRN": (364, "Iran (Islamic Republic of)"), "IRQ": (368, "Iraq"), "JOR": (400, "Jordan"),
-    "JPN": (392, "Japan"), "KAZ": (398, "Kazakhstan"), "KEN": (404, "Kenya"), "KGZ": (417, "Kyrgyzstan"),
-    "KOR": (410, "Korea, Republic of"), "LBN": (422, "Lebanon"), "LBY": (434, "Libya"), "MAC": (446, "Macao"),
-    "MAR": (504, "Morocco"), "MDV": (462, "Maldives"), "MEX": (484, "Mexico"), "MMR": (104, "Myanmar"),
-    "MNG": (496, "Mongolia"), "MYS": (458, "Malaysia"), "NGA": (566, "Nigeria"), "NIC": (558, "Nicaragua"),
-    "NIR": (909, "Northern Ireland"), "NLD": (528, "Netherlands"), "NZL": (554, "New Zealand"),
-    "PAK": (586, "Pakistan"), "PER": (604, "Peru"), "PHL": (608, "Philippines"), "PRI": (630, "Puerto Rico"),
-    "ROU": (642, "Romania"), "RUS": (643, "Russian Federation"), "SGP": (702, "Singapore"),
-    "SRB": (688, "Serbia"), "SVK": (703, "Slovakia"), "THA": (764, "Thailand"), "TJK": (762, "Tajikistan"),
-    "TUN": (788, "Tunisia"), "TUR": (792, "Türkiye"), "TWN": (158, "Taiwan"), "UKR": (804, "Ukraine"),
-    "URY": (858, "Uruguay"), "USA": (840, "United States of America"), "UZB": (860, "Uzbekistan"),
-    "VEN": (862, "Venezuela (Bolivarian Republic of)"), "VNM": (704, "Viet Nam"), "ZWE": (716, "Zimbabwe"),
+    "AND": (20, "Andorra"),
+    "ARG": (32, "Argentina"),
+    "ARM": (51, "Armenia"),
+    "AUS": (36, "Australia"),
+    "BGD": (50, "Bangladesh"),
+    "BOL": (68, "Bolivia (Plurinational State of)"),
+    "BRA": (76, "Brazil"),
+    "CAN": (124, "Canada"),
+    "CHL": (152, "Chile"),
+    "CHN": (156, "China"),
+    "COL": (170, "Colombia"),
+    "CYP": (196, "Cyprus"),
+    "CZE": (203, "Czechia"),
+    "DEU": (276, "Germany"),
+    "ECU": (218, "Ecuador"),
+    "EGY": (818, "Egypt"),
+    "ETH": (231, "Ethiopia"),
+    "GBR": (826, "United Kingdom of Great Britain and Northern Ireland"),
+    "GRC": (300, "Greece"),
+    "GTM": (320, "Guatemala"),
+    "HKG": (344, "Hong Kong"),
+    "IDN": (360, "Indonesia"),
+    "IND": (356, "India"),
+    "IRN": (364, "Iran (Islamic Republic of)"),
+    "IRQ": (368, "Iraq"),
+    "JOR": (400, "Jordan"),
+    "JPN": (392, "Japan"),
+    "KAZ": (398, "Kazakhstan"),
+    "KEN": (404, "Kenya"),
+    "KGZ": (417, "Kyrgyzstan"),
+    "KOR": (410, "Korea, Republic of"),
+    "LBN": (422, "Lebanon"),
+    "LBY": (434, "Libya"),
+    "MAC": (446, "Macao"),
+    "MAR": (504, "Morocco"),
+    "MDV": (462, "Maldives"),
+    "MEX": (484, "Mexico"),
+    "MMR": (104, "Myanmar"),
+    "MNG": (496, "Mongolia"),
+    "MYS": (458, "Malaysia"),
+    "NGA": (566, "Nigeria"),
+    "NIC": (558, "Nicaragua"),
+    "NIR": (909, "Northern Ireland"),
+    "NLD": (528, "Netherlands"),
+    "NZL": (554, "New Zealand"),
+    "PAK": (586, "Pakistan"),
+    "PER": (604, "Peru"),
+    "PHL": (608, "Philippines"),
+    "PRI": (630, "Puerto Rico"),
+    "ROU": (642, "Romania"),
+    "RUS": (643, "Russian Federation"),
+    "SGP": (702, "Singapore"),
+    "SRB": (688, "Serbia"),
+    "SVK": (703, "Slovakia"),
+    "THA": (764, "Thailand"),
+    "TJK": (762, "Tajikistan"),
+    "TUN": (788, "Tunisia"),
+    "TUR": (792, "Türkiye"),
+    "TWN": (158, "Taiwan"),
+    "UKR": (804, "Ukraine"),
+    "URY": (858, "Uruguay"),
+    "USA": (840, "United States of America"),
+    "UZB": (860, "Uzbekistan"),
+    "VEN": (862, "Venezuela (Bolivarian Republic of)"),
+    "VNM": (704, "Viet Nam"),
+    "ZWE": (716, "Zimbabwe"),
 }
 ALPHA_ALIASES = {"MOR": "MAR"}  # the v6 codebook's alpha list spells Morocco MOR; the data use MAR
 NUMERIC_TO_ALPHA = {numeric: alpha for alpha, (numeric, _) in COUNTRIES.items()}
@@ -74,8 +121,16 @@ def detailed_codes() -> dict[str, dict[int, str]]:
 #: Q289 (major groups) -> the Q289CS9 label of the same group, for files without the detailed
 #: column (the one-to-one mapping seen in WVS country files; 0 "no denomination" -> Non-religious).
 Q289_AS_DETAILED = {
-    0: "Non-religious", 1: "Roman Catholic; Latin Church;", 2: "Protestant; nfd", 3: "Orthodox ; nfd",
-    4: "Judaism", 5: "Islam; nfd", 6: "Hindu", 7: "Buddhist", 8: "Other Christian; nfd", 9: "Other; nfd",
+    0: "Non-religious",
+    1: "Roman Catholic; Latin Church;",
+    2: "Protestant; nfd",
+    3: "Orthodox ; nfd",
+    4: "Judaism",
+    5: "Islam; nfd",
+    6: "Hindu",
+    7: "Buddhist",
+    8: "Other Christian; nfd",
+    9: "Other; nfd",
 }
 
 
@@ -92,8 +147,11 @@ class Attribute:
 
 
 LIFE_STAGES = (  # (label, lower age bound inclusive); each stage runs up to the next bound, exclusive
-    ("Adolescence", 0), ("Young Adulthood", 18), ("Middle Adulthood", 35),
-    ("Late Adulthood", 51), ("Older Adulthood", 65),
+    ("Adolescence", 0),
+    ("Young Adulthood", 18),
+    ("Middle Adulthood", 35),
+    ("Late Adulthood", 51),
+    ("Older Adulthood", 65),
 )
 INCOME_BRACKETS = (("Low income", 1), ("Middle income", 4), ("High income", 8))  # Q288 steps 1-3/4-7/8-10
 
@@ -104,23 +162,55 @@ def _attributes() -> tuple[Attribute, ...]:
         Attribute("country", "Country", "B_COUNTRY_ALPHA"),
         Attribute("gender", "Gender", "Q260", {1: "Male", 2: "Female"}),
         Attribute("life_stage", "Life Stage", "Q262"),
-        Attribute("marital_status", "Marital Status", "Q273", {
-            1: "Married", 2: "Living together as married", 3: "Divorced", 4: "Separated", 5: "Widowed", 6: "Single"}),
+        Attribute(
+            "marital_status",
+            "Marital Status",
+            "Q273",
+            {1: "Married", 2: "Living together as married", 3: "Divorced", 4: "Separated", 5: "Widowed", 6: "Single"},
+        ),
         Attribute("has_children", "Has Children", "Q274"),
         Attribute("income_bracket", "Income Bracket", "Q288"),
-        Attribute("occupation", "Occupation", "Q279", {
-            1: "Full time employee (30 hours a week or more)", 2: "Part time employee (less than 30 hours a week)",
-            3: "Self employed", 4: "Retired/pensioned", 5: "Housewife not otherwise employed", 6: "Student",
-            7: "Unemployed", 8: "Other (write in):"}),
-        Attribute("work_nature", "Work Nature", "Q284", {
-            1: "Government or public institution", 2: "Private business or industry",
-            3: "Private non-profit organization"}),
-        Attribute("education_level", "Education Level", "Q275", {
-            0: "Early childhood education (ISCED 0) / no education", 1: "Primary education (ISCED 1)",
-            2: "Lower secondary education (ISCED 2)", 3: "Upper secondary education (ISCED 3)",
-            4: "Post-secondary non-tertiary education (ISCED 4)", 5: "Short-cycle tertiary education (ISCED 5)",
-            6: "Bachelor or equivalent (ISCED 6)", 7: "Master or equivalent (ISCED 7)",
-            8: "Doctoral or equivalent (ISCED 8)"}),
+        Attribute(
+            "occupation",
+            "Occupation",
+            "Q279",
+            {
+                1: "Full time employee (30 hours a week or more)",
+                2: "Part time employee (less than 30 hours a week)",
+                3: "Self employed",
+                4: "Retired/pensioned",
+                5: "Housewife not otherwise employed",
+                6: "Student",
+                7: "Unemployed",
+                8: "Other (write in):",
+            },
+        ),
+        Attribute(
+            "work_nature",
+            "Work Nature",
+            "Q284",
+            {
+                1: "Government or public institution",
+                2: "Private business or industry",
+                3: "Private non-profit organization",
+            },
+        ),
+        Attribute(
+            "education_level",
+            "Education Level",
+            "Q275",
+            {
+                0: "Early childhood education (ISCED 0) / no education",
+                1: "Primary education (ISCED 1)",
+                2: "Lower secondary education (ISCED 2)",
+                3: "Upper secondary education (ISCED 3)",
+                4: "Post-secondary non-tertiary education (ISCED 4)",
+                5: "Short-cycle tertiary education (ISCED 5)",
+                6: "Bachelor or equivalent (ISCED 6)",
+                7: "Master or equivalent (ISCED 7)",
+                8: "Doctoral or equivalent (ISCED 8)",
+            },
+        ),
         Attribute("religion", "Religion", "Q289CS9", codes["Q289CS9"], "Q289", Q289_AS_DETAILED),
         Attribute("common_language", "Common Language", "Q272", codes["Q272"]),
     )
@@ -194,47 +284,108 @@ TRAINING_QUESTIONS: tuple[Question, ...] = (
     _importance("Q4", "politics"),
     _importance("Q5", "work"),
     _importance("Q6", "religion"),
-    Question("Q27", SOCIAL, "Do you agree that one of your main goals in life has been to make your parents proud?",
-             AGREE_4),
-    Question("Q29", SOCIAL, "Do you agree that on the whole, men make better political leaders than women do?",
-             AGREE_4),
+    Question(
+        "Q27", SOCIAL, "Do you agree that one of your main goals in life has been to make your parents proud?", AGREE_4
+    ),
+    Question(
+        "Q29", SOCIAL, "Do you agree that on the whole, men make better political leaders than women do?", AGREE_4
+    ),
     Question("Q36", SOCIAL, "Do you agree that homosexual couples are as good parents as other couples?", AGREE_5),
-    Question("Q46", HAPPINESS, "Taking all things together, would you say you are very happy, rather happy, "
-             "not very happy, or not at all happy?",
-             ("Very happy", "Rather happy", "Not very happy", "Not at all happy")),
-    Question("Q49", HAPPINESS, "All things considered, how satisfied are you with your life as a whole these days? "
-             "Using this card on which 1 means you are 'completely dissatisfied' and 10 means you are 'completely "
-             "satisfied', where would you put your satisfaction with your life as a whole?", LEVELS, scale_10=True),
-    Question("Q50", HAPPINESS, "How satisfied are you with the financial situation of your household? Using this "
-             "card on which 1 means you are 'completely dissatisfied' and 10 means you are 'completely satisfied'",
-             LEVELS, scale_10=True),
-    Question("Q60", TRUST, "How much do you trust people you know personally: completely, somewhat, not very much, "
-             "or not at all?", TRUST_4),
-    Question("Q69", TRUST, "How much confidence do you have in the police: a great deal, quite a lot, not very much, "
-             "or none at all?", CONFIDENCE),
-    Question("Q112", CORRUPTION, "How would you rate corruption in your country on a scale from '1' meaning 'there "
-             "is no corruption in my country' to '10' meaning 'there is abundant corruption in my country'?",
-             LEVELS, scale_10=True),
-    Question("Q131", SECURITY, "How secure do you feel these days?",
-             ("Very secure", "Quite secure", "Not very secure", "Not at all secure")),
+    Question(
+        "Q46",
+        HAPPINESS,
+        "Taking all things together, would you say you are very happy, rather happy, "
+        "not very happy, or not at all happy?",
+        ("Very happy", "Rather happy", "Not very happy", "Not at all happy"),
+    ),
+    Question(
+        "Q49",
+        HAPPINESS,
+        "All things considered, how satisfied are you with your life as a whole these days? "
+        "Using this card on which 1 means you are 'completely dissatisfied' and 10 means you are 'completely "
+        "satisfied', where would you put your satisfaction with your life as a whole?",
+        LEVELS,
+        scale_10=True,
+    ),
+    Question(
+        "Q50",
+        HAPPINESS,
+        "How satisfied are you with the financial situation of your household? Using this "
+        "card on which 1 means you are 'completely dissatisfied' and 10 means you are 'completely satisfied'",
+        LEVELS,
+        scale_10=True,
+    ),
+    Question(
+        "Q60",
+        TRUST,
+        "How much do you trust people you know personally: completely, somewhat, not very much, or not at all?",
+        TRUST_4,
+    ),
+    Question(
+        "Q69",
+        TRUST,
+        "How much confidence do you have in the police: a great deal, quite a lot, not very much, or none at all?",
+        CONFIDENCE,
+    ),
+    Question(
+        "Q112",
+        CORRUPTION,
+        "How would you rate corruption in your country on a scale from '1' meaning 'there "
+        "is no corruption in my country' to '10' meaning 'there is abundant corruption in my country'?",
+        LEVELS,
+        scale_10=True,
+    ),
+    Question(
+        "Q131",
+        SECURITY,
+        "How secure do you feel these days?",
+        ("Very secure", "Quite secure", "Not very secure", "Not at all secure"),
+    ),
 )
 
 #: Paper App. E: semantic neighbours (Q61, Q70, Q113, Q132) and thematic extensions (Q8, Q9, Q37).
 CROSS_VALUE_QUESTIONS: tuple[Question, ...] = (
-    Question("Q8", SOCIAL, "Here is a list of qualities that children can be encouraged to learn at home. Do you "
-             "consider independence to be an especially important quality for children to learn?", QUALITY),
-    Question("Q9", SOCIAL, "Here is a list of qualities that children can be encouraged to learn at home. Do you "
-             "consider hard work to be an especially important quality for children to learn?", QUALITY),
+    Question(
+        "Q8",
+        SOCIAL,
+        "Here is a list of qualities that children can be encouraged to learn at home. Do you "
+        "consider independence to be an especially important quality for children to learn?",
+        QUALITY,
+    ),
+    Question(
+        "Q9",
+        SOCIAL,
+        "Here is a list of qualities that children can be encouraged to learn at home. Do you "
+        "consider hard work to be an especially important quality for children to learn?",
+        QUALITY,
+    ),
     Question("Q37", SOCIAL, "Do you agree that it is a duty towards society to have children?", AGREE_5),
-    Question("Q61", TRUST, "How much do you trust people you meet for the first time: completely, somewhat, not very "
-             "much, or not at all?", TRUST_4),
-    Question("Q70", TRUST, "How much confidence do you have in the courts: a great deal, quite a lot, not very much, "
-             "or none at all?", CONFIDENCE),
-    Question("Q113", CORRUPTION, "Among state authorities, how many do you believe are involved in corruption: none "
-             "of them, few of them, most of them, or all of them?",
-             ("None of them", "Few of them", "Most of them", "All of them")),
-    Question("Q132", SECURITY, "How frequently do robberies occur in your neighborhood?",
-             ("Very frequently", "Quite frequently", "Not frequently", "Not at all frequently")),
+    Question(
+        "Q61",
+        TRUST,
+        "How much do you trust people you meet for the first time: completely, somewhat, not very "
+        "much, or not at all?",
+        TRUST_4,
+    ),
+    Question(
+        "Q70",
+        TRUST,
+        "How much confidence do you have in the courts: a great deal, quite a lot, not very much, or none at all?",
+        CONFIDENCE,
+    ),
+    Question(
+        "Q113",
+        CORRUPTION,
+        "Among state authorities, how many do you believe are involved in corruption: none "
+        "of them, few of them, most of them, or all of them?",
+        ("None of them", "Few of them", "Most of them", "All of them"),
+    ),
+    Question(
+        "Q132",
+        SECURITY,
+        "How frequently do robberies occur in your neighborhood?",
+        ("Very frequently", "Quite frequently", "Not frequently", "Not at all frequently"),
+    ),
 )
 
 QUESTIONS: dict[str, Question] = {q.id: q for q in TRAINING_QUESTIONS + CROSS_VALUE_QUESTIONS}

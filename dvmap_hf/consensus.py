@@ -18,6 +18,14 @@ from .errors import DvmapError
 from .wvs import WVSData
 
 CONSENSUS_MODES = ("strict", "majority")
+PAIR_COLUMNS = {
+    "profile": np.int64,
+    "question": np.int64,
+    "answer_index": np.int8,
+    "support": np.int32,
+    "entropy": np.float64,
+    "distinct": np.int16,
+}
 
 
 def answer_matrix(data: WVSData, questions: list[Question]) -> np.ndarray:
@@ -64,6 +72,8 @@ def pair_table(profile: np.ndarray, answers: np.ndarray) -> PairTable:
     option = answers[respondent, question].astype(np.int64)
     triple = (profile[respondent].astype(np.int64) * num_questions + question) * width + option
     triples, counts = np.unique(triple, return_counts=True)
+    if len(triples) == 0:
+        return PairTable(pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in PAIR_COLUMNS.items()}))
     pairs = triples // width
     starts = np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])
     support = np.add.reduceat(counts, starts)
@@ -74,14 +84,16 @@ def pair_table(profile: np.ndarray, answers: np.ndarray) -> PairTable:
     order = np.lexsort((triples % width, -counts, pairs))
     first_of_pair = order[np.flatnonzero(np.r_[True, pairs[order][1:] != pairs[order][:-1]])]
     pair_ids = pairs[starts]
-    frame = pd.DataFrame({
-        "profile": pair_ids // num_questions,
-        "question": pair_ids % num_questions,
-        "answer_index": (triples[first_of_pair] % width).astype(np.int8),
-        "support": support.astype(np.int32),
-        "entropy": np.abs(entropy),  # -0.0 -> 0.0
-        "distinct": distinct.astype(np.int16),
-    })
+    frame = pd.DataFrame(
+        {
+            "profile": pair_ids // num_questions,
+            "question": pair_ids % num_questions,
+            "answer_index": (triples[first_of_pair] % width).astype(np.int8),
+            "support": support.astype(np.int32),
+            "entropy": np.abs(entropy),  # -0.0 -> 0.0
+            "distinct": distinct.astype(np.int16),
+        }
+    )
     return PairTable(frame)
 
 
@@ -98,6 +110,7 @@ def consensus_stats(profile: np.ndarray, pairs: PairTable, consensus: str, min_s
         "pairs": int(len(frame)),
         "share_pairs_divergent": float(divergent.mean()) if len(frame) else 0.0,
         "share_answers_in_divergent_pairs": (
-            float(frame.loc[divergent, "support"].sum() / frame["support"].sum()) if len(frame) else 0.0),
+            float(frame.loc[divergent, "support"].sum() / frame["support"].sum()) if len(frame) else 0.0
+        ),
         "pairs_kept": int(len(kept)),
     }

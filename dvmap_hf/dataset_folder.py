@@ -41,9 +41,15 @@ def _card_yaml(files: dict[tuple[str, str], str], sizes: dict[tuple[str, str], i
     configs = sorted({config for config, _ in files}, key=list(CONFIG_SPLITS).index)
     card = DatasetCardData(**extra)
     card["configs"] = [
-        {"config_name": config, **({"default": True} if i == 0 else {}),
-         "data_files": [{"split": split, "path": files[config, split]} for split in CONFIG_SPLITS[config]
-                        if (config, split) in files]}
+        {
+            "config_name": config,
+            **({"default": True} if i == 0 else {}),
+            "data_files": [
+                {"split": split, "path": files[config, split]}
+                for split in CONFIG_SPLITS[config]
+                if (config, split) in files
+            ],
+        }
         for i, config in enumerate(configs)
     ]
     infos = {}
@@ -57,8 +63,14 @@ def _card_yaml(files: dict[tuple[str, str], str], sizes: dict[tuple[str, str], i
     return yaml.safe_dump(card.to_dict(), sort_keys=False, allow_unicode=True, width=1000)
 
 
-def write_dataset_folder(out: str | Path, tables: dict[tuple[str, str], pd.DataFrame], card_body: str,
-                         card_metadata: dict, manifest: dict, force: bool = False) -> Path:
+def write_dataset_folder(
+    out: str | Path,
+    tables: dict[tuple[str, str], pd.DataFrame],
+    card_body: str,
+    card_metadata: dict,
+    manifest: dict,
+    force: bool = False,
+) -> Path:
     """Write `tables` ((config, split) -> rows of the schema) as a loadable dataset folder, atomically."""
     for config, split in tables:
         if split not in CONFIG_SPLITS.get(config, ()):
@@ -72,8 +84,11 @@ def write_dataset_folder(out: str | Path, tables: dict[tuple[str, str], pd.DataF
             sizes[config, split] = len(frame)
         front = _card_yaml(files, sizes, card_metadata)
         (tmp / "README.md").write_text(f"---\n{front}---\n\n{card_body.strip()}\n", encoding="utf-8")
-        manifest = {**manifest, "files": {f"{c}/{s}": p for (c, s), p in files.items()},
-                    "sizes": {f"{c}/{s}": n for (c, s), n in sizes.items()}}
+        manifest = {
+            **manifest,
+            "files": {f"{c}/{s}": p for (c, s), p in files.items()},
+            "sizes": {f"{c}/{s}": n for (c, s), n in sizes.items()},
+        }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return Path(out)
 

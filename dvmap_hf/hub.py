@@ -15,8 +15,13 @@ def hub_api():
     return HfApi()
 
 
-def push_dataset_folder(folder: str | Path, repo_id: str, private: bool = False, revision: str | None = None,
-                        message: str = "Upload DVMap dataset") -> str:
+def push_dataset_folder(
+    folder: str | Path,
+    repo_id: str,
+    private: bool = False,
+    revision: str | None = None,
+    message: str = "Upload DVMap dataset",
+) -> str:
     """Create (if needed) the dataset repo and upload the folder; old parquet shards are removed."""
     folder = Path(folder)
     read_manifest(folder)  # refuses anything that is not a dataset folder of the kit
@@ -27,8 +32,14 @@ def push_dataset_folder(folder: str | Path, repo_id: str, private: bool = False,
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         if revision:
             api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
-        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset", revision=revision,
-                                 commit_message=message, delete_patterns=["data/**/*.parquet"])
+        info = api.upload_folder(
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type="dataset",
+            revision=revision,
+            commit_message=message,
+            delete_patterns=["data/**/*.parquet"],
+        )
     except Exception as exc:  # network, auth and permission errors all end here; the token is not in them
         raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/datasets/{repo_id}")

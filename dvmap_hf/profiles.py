@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 from .codebook import (
-    ATTRIBUTE_NAMES, ATTRIBUTES, INCOME_BRACKETS, LIFE_STAGES, NOT_ANSWERED, Attribute, country_name,
+    ATTRIBUTE_NAMES,
+    ATTRIBUTES,
+    INCOME_BRACKETS,
+    LIFE_STAGES,
+    NOT_ANSWERED,
+    Attribute,
+    country_name,
 )
 from .errors import DvmapError
 from .wvs import WVSData
@@ -45,7 +51,9 @@ def _lookup(data: WVSData, attr: Attribute) -> np.ndarray:
         elif code in file_labels:
             mapped.append(file_labels[code])
         else:
-            raise _bad_code(data, column, codes, codes == code, "is not in the WVS codebook and the file has no label for it")
+            raise _bad_code(
+                data, column, codes, codes == code, "is not in the WVS codebook and the file has no label for it"
+            )
     return np.asarray(mapped, dtype=object)[inverse]
 
 

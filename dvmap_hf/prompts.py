@@ -58,11 +58,13 @@ INPUT = 'Input Data:\n"Question": {question}\n"Options": [{options}]'
 INSTRUCTIONS = {"structured_cot": STRUCTURED_COT, "free_cot": FREE_COT, "direct": DIRECT}
 
 
-def render_prompt(profile: Mapping[str, str], question: str, options: Sequence[str],
-                  style: str = "structured_cot") -> list[dict[str, str]]:
+def render_prompt(
+    profile: Mapping[str, str], question: str, options: Sequence[str], style: str = "structured_cot"
+) -> list[dict[str, str]]:
     """The user message for one archetype x question, as a one-turn conversation."""
     if style not in INSTRUCTIONS:
         raise ValueError(f"prompt style must be one of {', '.join(PROMPT_STYLES)}, not {style!r}")
-    text = (PERSONA.format(**profile) + INSTRUCTIONS[style]
-            + INPUT.format(question=question, options=", ".join(options)))
+    text = (
+        PERSONA.format(**profile) + INSTRUCTIONS[style] + INPUT.format(question=question, options=", ".join(options))
+    )
     return [{"role": "user", "content": text}]

@@ -8,22 +8,24 @@ from .codebook import ATTRIBUTE_NAMES
 
 MESSAGE = {"role": Value("string"), "content": Value("string")}
 
-FEATURES = Features({
-    "id": Value("string"),
-    "profile_id": Value("string"),
-    **{name: Value("string") for name in ATTRIBUTE_NAMES},
-    "question_id": Value("string"),
-    "question": Value("string"),
-    "category": Value("string"),
-    "options": List(Value("string")),
-    "answer": Value("string"),
-    "answer_index": Value("int32"),
-    "num_options": Value("int32"),
-    "support": Value("int32"),
-    "entropy": Value("float64"),
-    "frequency": Value("float64"),
-    "prompt": List(MESSAGE),
-})
+FEATURES = Features(
+    {
+        "id": Value("string"),
+        "profile_id": Value("string"),
+        **{name: Value("string") for name in ATTRIBUTE_NAMES},
+        "question_id": Value("string"),
+        "question": Value("string"),
+        "category": Value("string"),
+        "options": List(Value("string")),
+        "answer": Value("string"),
+        "answer_index": Value("int32"),
+        "num_options": Value("int32"),
+        "support": Value("int32"),
+        "entropy": Value("float64"),
+        "frequency": Value("float64"),
+        "prompt": List(MESSAGE),
+    }
+)
 COLUMNS = list(FEATURES)
 
 #: Config name -> its splits, in the order the card lists them. `corpus` is the default config.

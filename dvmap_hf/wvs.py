@@ -124,12 +124,18 @@ def _as_codes(path: Path, column: str, values: pd.Series) -> np.ndarray:
     bad |= filled != np.round(filled)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DvmapError(f"{path}: column {column}, row {row + 1}: value {values.iloc[row]!r} is not an integer code")
+        raise DvmapError(
+            f"{path}: column {column}, row {row + 1}: value {_shown(values.iloc[row])} is not an integer code"
+        )
     return filled.astype(np.int64)
 
 
-def _country_alpha(path: Path, column: str, values: pd.Series, merge_units: bool) -> np.ndarray:
-    if column == "B_COUNTRY":
+def _shown(value) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _country_alpha(path: Path, var: str, column: str, values: pd.Series, merge_units: bool) -> np.ndarray:
+    if var == "B_COUNTRY":
         codes = _as_codes(path, column, values)
         alpha = pd.Series(codes).map(NUMERIC_TO_ALPHA)
     else:
@@ -137,7 +143,7 @@ def _country_alpha(path: Path, column: str, values: pd.Series, merge_units: bool
     unknown = ~alpha.isin(list(COUNTRIES))
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise DvmapError(f"{path}: column {column}, row {row + 1}: unknown WVS country {values.iloc[row]!r}")
+        raise DvmapError(f"{path}: column {column}, row {row + 1}: unknown WVS country {_shown(values.iloc[row])}")
     if merge_units:
         alpha = alpha.replace(UNIT_MERGES)
     return alpha.to_numpy(dtype=object)
@@ -158,13 +164,14 @@ def read_wvs(path: str | Path, question_ids: list[str] | None = None, merge_unit
     wanted, religion_source = _needed_columns(path, columns, question_ids)
     raw, value_labels = _read_columns(path, fmt, list(wanted.values()))
     country_var = next(var for var in wanted if var in COUNTRY_COLUMNS)
-    codes = {"country": _country_alpha(path, wanted[country_var], raw[wanted[country_var]], merge_units)}
+    codes = {"country": _country_alpha(path, country_var, wanted[country_var], raw[wanted[country_var]], merge_units)}
     for var, column in wanted.items():
         if var != country_var:
             codes[var] = _as_codes(path, column, raw[column])
     file_labels = {
-        var: {int(code): str(label) for code, label in value_labels.get(column, {}).items()
-              if float(code).is_integer()}
+        var: {
+            int(code): str(label) for code, label in value_labels.get(column, {}).items() if float(code).is_integer()
+        }
         for var, column in wanted.items()
     }
     return WVSData(path, pd.DataFrame(codes), file_labels, religion_source, file_label)

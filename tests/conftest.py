@@ -1,0 +1,52 @@
+"""Shared fixtures: small synthetic WVS files and a dataset folder built from one (no network anywhere)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from dataset_builder import BuildConfig, build_folder  # noqa: E402
+from dvmap_hf.synth import SynthSpec, write_synthetic_wvs  # noqa: E402
+
+SMALL_SPEC = SynthSpec(respondents=6000, seed=7)
+SMALL_PROFILES = {
+    ("corpus", "train"): 60,
+    ("corpus", "validation"): 10,
+    ("corpus", "test"): 10,
+    ("cross_demographic", "test"): 10,
+    ("cross_country", "test"): 15,
+    ("cross_value", "test"): 20,
+}
+
+
+def small_config(wvs, **overrides) -> BuildConfig:
+    return BuildConfig(wvs=wvs, profiles_per_country=dict(SMALL_PROFILES), **overrides)
+
+
+@pytest.fixture(scope="session")
+def wvs_sav(tmp_path_factory):
+    return write_synthetic_wvs(tmp_path_factory.mktemp("wvs") / "synthetic_wvs.sav", SMALL_SPEC)
+
+
+@pytest.fixture(scope="session")
+def wvs_csv(tmp_path_factory):
+    return write_synthetic_wvs(tmp_path_factory.mktemp("wvs") / "synthetic_wvs.csv", SMALL_SPEC)
+
+
+@pytest.fixture(scope="session")
+def wvs_dta(tmp_path_factory):
+    return write_synthetic_wvs(tmp_path_factory.mktemp("wvs") / "synthetic_wvs.dta", SMALL_SPEC)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, wvs_sav):
+    """A dataset folder built from the small synthetic file, and its build report."""
+    out = tmp_path_factory.mktemp("built") / "dvmap"
+    report = build_folder(small_config(wvs_sav), out)
+    return out, report

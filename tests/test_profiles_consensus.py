@@ -1,0 +1,169 @@
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dvmap_hf.codebook import NOT_ANSWERED, QUESTIONS
+from dvmap_hf.consensus import pair_table
+from dvmap_hf.errors import DvmapError
+from dvmap_hf.profiles import profile_frame
+from dvmap_hf.wvs import WVSData
+
+
+def _data(**columns) -> WVSData:
+    n = len(next(iter(columns.values())))
+    base = {
+        "country": ["USA"] * n,
+        "Q260": [1] * n,
+        "Q262": [40] * n,
+        "Q273": [1] * n,
+        "Q274": [0] * n,
+        "Q275": [3] * n,
+        "Q279": [1] * n,
+        "Q284": [2] * n,
+        "Q288": [5] * n,
+        "Q289CS9": [10100000] * n,
+        "Q272": [1240] * n,
+    }
+    base.update(columns)
+    return WVSData(Path("t.csv"), pd.DataFrame(base))
+
+
+def test_life_stage_boundaries_are_half_open():
+    ages = [-2, 16, 17, 18, 34, 35, 50, 51, 64, 65, 99]
+    got = list(profile_frame(_data(Q262=ages))["life_stage"])
+    assert got == [
+        NOT_ANSWERED,
+        "Adolescence",
+        "Adolescence",
+        "Young Adulthood",
+        "Young Adulthood",
+        "Middle Adulthood",
+        "Middle Adulthood",
+        "Late Adulthood",
+        "Late Adulthood",
+        "Older Adulthood",
+        "Older Adulthood",
+    ]
+
+
+def test_income_brackets_and_parenthood():
+    frame = profile_frame(_data(Q288=[1, 3, 4, 7, 8, 10, -1], Q274=[0, 1, 2, 7, 25, -2, -5]))
+    assert list(frame["income_bracket"]) == [
+        "Low income",
+        "Low income",
+        "Middle income",
+        "Middle income",
+        "High income",
+        "High income",
+        NOT_ANSWERED,
+    ]
+    assert list(frame["has_children"]) == [
+        "has no children",
+        "has at least one child",
+        "has at least one child",
+        "has at least one child",
+        "has at least one child",
+        NOT_ANSWERED,
+        NOT_ANSWERED,
+    ]
+    with pytest.raises(DvmapError, match="column Q288, row 2: code 11 is outside the codebook range 1-10"):
+        profile_frame(_data(Q288=[5, 11]))
+
+
+def test_negative_codes_read_not_answered_and_labels_are_release_strings():
+    frame = profile_frame(
+        _data(
+            Q260=[2, -2],
+            Q273=[2, -1],
+            Q284=[1, -3],
+            Q275=[6, -5],
+            Q279=[8, -2],
+            Q289CS9=[100000020, -1],
+            Q272=[9060, -4],
+            country=["GBR", "RUS"],
+        )
+    )
+    assert frame.iloc[0][
+        [
+            "gender",
+            "marital_status",
+            "work_nature",
+            "education_level",
+            "occupation",
+            "religion",
+            "common_language",
+            "country",
+        ]
+    ].tolist() == [
+        "Female",
+        "Living together as married",
+        "Government or public institution",
+        "Bachelor or equivalent (ISCED 6)",
+        "Other (write in):",
+        "Non-religious",
+        "Other Chinese dialects",
+        "United Kingdom of Great Britain and Northern Ireland",
+    ]
+    assert (
+        frame.iloc[1][
+            ["gender", "marital_status", "work_nature", "education_level", "occupation", "religion", "common_language"]
+        ]
+        == NOT_ANSWERED
+    ).all()
+    assert frame.iloc[1]["country"] == "Russian Federation"
+
+
+def test_profile_key_depends_only_on_the_attributes():
+    frame = profile_frame(_data(Q262=[20, 40, 20, 70], Q288=[2, 5, 2, 9]))
+    reversed_frame = profile_frame(_data(Q262=[70, 20, 40, 20], Q288=[9, 2, 5, 2]))
+    assert frame["profile_key"][0] == frame["profile_key"][2] != frame["profile_key"][1]
+    assert sorted(frame["profile_key"]) == sorted(reversed_frame["profile_key"])
+
+
+def test_pair_table_by_hand():
+    profile = np.array([0, 0, 0, 0, 1, 1, 2])
+    answers = np.array([[0, 2], [0, 2], [1, 2], [1, -1], [3, 0], [3, -1], [-1, -1]], dtype=np.int8)
+    frame = pair_table(profile, answers).frame.set_index(["profile", "question"])
+    assert frame.loc[(0, 0)].tolist() == pytest.approx([0, 4, math.log(2), 2])  # tie -> earliest option
+    assert frame.loc[(0, 1)].tolist() == pytest.approx([2, 3, 0.0, 1])
+    assert frame.loc[(1, 0)].tolist() == pytest.approx([3, 2, 0.0, 1])
+    assert frame.loc[(1, 1)].tolist() == pytest.approx([0, 1, 0.0, 1])
+    assert (2, 0) not in frame.index  # no valid answer -> no pair
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-1, 3), st.integers(-1, 4)), min_size=1, max_size=80))
+def test_pair_table_matches_a_plain_groupby(rows):
+    profile = np.array([r[0] for r in rows])
+    answers = np.array([[r[1], r[2]] for r in rows], dtype=np.int8)
+    table = pair_table(profile, answers)
+    long = pd.DataFrame(
+        {"profile": np.repeat(profile, 2), "question": np.tile([0, 1], len(rows)), "answer": answers.ravel()}
+    )
+    long = long[long.answer >= 0]
+    expected = long.groupby(["profile", "question"])["answer"].agg(
+        support="size",
+        distinct="nunique",
+        entropy=lambda a: float(-(a.value_counts(normalize=True) * np.log(a.value_counts(normalize=True))).sum()),
+        mode=lambda a: int(a.value_counts().sort_index().idxmax()),
+    )
+    got = table.frame.set_index(["profile", "question"]).sort_index()
+    assert got["support"].tolist() == expected["support"].tolist()
+    assert got["distinct"].tolist() == expected["distinct"].tolist()
+    assert got["answer_index"].tolist() == expected["mode"].tolist()
+    np.testing.assert_allclose(got["entropy"], expected["entropy"], atol=1e-12)
+    strict = table.kept("strict")
+    assert (strict["distinct"] == 1).all() and (strict["entropy"] == 0).all()
+    assert len(table.kept("majority")) == len(got)
+    assert (table.kept("majority", min_support=2)["support"] >= 2).all()
+
+
+def test_scale_10_questions_are_cut_into_low_medium_high():
+    q49 = QUESTIONS["Q49"]
+    assert q49.option_index(np.array([1, 3, 4, 7, 8, 10, -1, 0])).tolist() == [0, 0, 1, 1, 2, 2, -1, -1]
+    assert QUESTIONS["Q36"].option_index(np.array([1, 5, 6])).tolist() == [0, 4, -1]
