@@ -34,7 +34,8 @@ from dvmap_hf.codebook import (
 from dvmap_hf.consensus import CONSENSUS_MODES, answer_matrix, consensus_stats, pair_table
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.profiles import profile_frame, profile_id
-from dvmap_hf.prompts import PROMPT_STYLES, render_prompt
+from dvmap_hf.prompts import PROMPT_STYLES, render_prompt_texts
+from dvmap_hf.schema import messages_array
 from dvmap_hf.wvs import WVSData, read_wvs
 
 #: Sample sizes of the paper (rows). Corpus split sizes from the released files (dev 7,183, test 7,156).
@@ -195,10 +196,7 @@ def _rows(
     totals = rows.groupby(["country_alpha", "question_id"])["profile_key"].transform("size")
     rows["frequency"] = counts / totals
     rows["id"] = rows["profile_id"] + "-" + rows["question_id"]
-    profile_dicts = rows[list(ATTRIBUTE_NAMES)].to_dict("records")
-    rows["prompt"] = [
-        render_prompt(p, q, o, style) for p, q, o in zip(profile_dicts, rows["question"], rows["options"])
-    ]
+    rows["prompt"] = pd.arrays.ArrowExtensionArray(messages_array(render_prompt_texts(rows, style)))
     return rows
 
 
@@ -211,9 +209,7 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     table = pair_table(codes, answer_matrix(data, questions))
     kept = table.kept(config.consensus, config.min_support)
     first = np.unique(codes, return_index=True)[1]
-    attributes = profiles.iloc[first][list(ATTRIBUTE_NAMES) + ["profile_key"]].astype(
-        {n: str for n in ATTRIBUTE_NAMES}
-    )
+    attributes = profiles.iloc[first][list(ATTRIBUTE_NAMES) + ["profile_key"]]  # categorical: cheap to join
     attributes["country_alpha"] = data.codes["country"].to_numpy()[first]
     pairs = pd.DataFrame(
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dvmap_hf.dataset_folder import write_dataset_folder
@@ -15,11 +16,13 @@ def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> d
     """Build every config from `config.wvs` into the dataset folder `out`; return the build report."""
     questions = list(config.training_questions + config.cross_value_questions)
     data = read_wvs(config.wvs, questions, merge_units=config.uk == "merge")
-    built = assemble(data, config)
+    with ThreadPoolExecutor(1) as pool:  # hash the source on the other core while the rows are assembled
+        sha256 = pool.submit(file_sha256, data.path)
+        built = assemble(data, config)
     sizes = {key: len(frame) for key, frame in built.tables.items()}
     source = {
         "file": data.path.name,
-        "sha256": file_sha256(data.path),
+        "sha256": sha256.result(),
         "synthetic": data.synthetic,
         "religion_column": data.religion_source,
     }

@@ -23,10 +23,13 @@ MANIFEST = "dvmap_manifest.json"
 
 
 def _write_parquet(frame: pd.DataFrame, folder: Path, split: str) -> str:
-    from datasets import Dataset
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     tmp = folder / f".{split}.parquet.tmp"
-    Dataset.from_pandas(frame[COLUMNS], features=FEATURES, preserve_index=False).to_parquet(str(tmp))
+    schema = FEATURES.arrow_schema  # carries the `datasets` features in its metadata
+    table = pa.Table.from_pandas(frame[COLUMNS], schema=schema, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata(schema.metadata), tmp)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:12]
     name = f"{split}-{digest}.parquet"
     os.replace(tmp, folder / name)

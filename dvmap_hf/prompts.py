@@ -8,7 +8,14 @@ as chat messages (TRL's conversational format). Bump PROMPT_VERSION whenever any
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .codebook import ATTRIBUTE_NAMES
 
 PROMPT_VERSION = 1
 PROMPT_STYLES = ("structured_cot", "free_cot", "direct")
@@ -58,13 +65,56 @@ INPUT = 'Input Data:\n"Question": {question}\n"Options": [{options}]'
 INSTRUCTIONS = {"structured_cot": STRUCTURED_COT, "free_cot": FREE_COT, "direct": DIRECT}
 
 
+def _pieces(template: str) -> list[tuple[str, str | None]]:
+    return [(literal, name) for literal, name, _, _ in string.Formatter().parse(template)]
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    return "".join(literal + (values[name] if name is not None else "") for literal, name in _pieces(template))
+
+
+def _fill_columns(template: str, columns: Mapping[str, pa.Array]) -> pa.Array:
+    """`_fill` for whole arrow string columns at once, in one vectorised join."""
+    parts = [part for literal, name in _pieces(template) for part in (literal, columns[name] if name else "")]
+    return pc.binary_join_element_wise(*[p for p in parts if not isinstance(p, str) or p], "")
+
+
+def _template(style: str) -> str:
+    if style not in INSTRUCTIONS:
+        raise ValueError(f"prompt style must be one of {', '.join(PROMPT_STYLES)}, not {style!r}")
+    return PERSONA + INSTRUCTIONS[style] + INPUT
+
+
+def as_messages(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
 def render_prompt(
     profile: Mapping[str, str], question: str, options: Sequence[str], style: str = "structured_cot"
 ) -> list[dict[str, str]]:
     """The user message for one archetype x question, as a one-turn conversation."""
-    if style not in INSTRUCTIONS:
-        raise ValueError(f"prompt style must be one of {', '.join(PROMPT_STYLES)}, not {style!r}")
-    text = (
-        PERSONA.format(**profile) + INSTRUCTIONS[style] + INPUT.format(question=question, options=", ".join(options))
+    return as_messages(_fill(_template(style), {**profile, "question": question, "options": ", ".join(options)}))
+
+
+def render_prompt_texts(frame: pd.DataFrame, style: str = "structured_cot") -> pa.Array:
+    """The user message of every row of a frame with the attribute, `question` and `options` columns.
+
+    The persona is rendered once per distinct profile and the input block once per distinct question,
+    then joined: 80,000 rows cost about as much as 5,000 profiles.
+    """
+    template = _template(style)
+    persona_end = template.index("Task Description:")
+    persona, rest = template[:persona_end], template[persona_end:]
+    profiles, profile_index = _distinct(frame, list(ATTRIBUTE_NAMES))
+    questions, question_index = _distinct(
+        frame.assign(options=frame["options"].map(", ".join)), ["question", "options"]
     )
-    return [{"role": "user", "content": text}]
+    persona_texts = _fill_columns(persona, {n: pa.array(profiles[n].astype(str), pa.string()) for n in profiles})
+    rest_texts = _fill_columns(rest, {n: pa.array(questions[n].astype(str), pa.string()) for n in questions})
+    return pc.binary_join_element_wise(persona_texts.take(profile_index), rest_texts.take(question_index), "")
+
+
+def _distinct(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, pa.Array]:
+    """Distinct rows of `columns` (first-appearance order) and each row's index among them."""
+    codes = frame.groupby(columns, sort=False, observed=True).ngroup().to_numpy()
+    return frame[columns].drop_duplicates().reset_index(drop=True), pa.array(codes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 from datasets import Features, List, Value
 
 from .codebook import ATTRIBUTE_NAMES
@@ -35,3 +36,13 @@ CONFIG_SPLITS = {
     "cross_country": ("test",),
     "cross_value": ("test",),
 }
+
+
+def messages_array(texts: pa.Array) -> pa.ListArray:
+    """One-turn user conversations `[{"role": "user", "content": text}]` as an arrow column, built without
+    a Python object per row."""
+    contents = texts.cast(pa.string())
+    roles = pa.repeat(pa.scalar("user"), len(contents))
+    structs = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
+    offsets = pa.array(range(len(contents) + 1), pa.int32())
+    return pa.ListArray.from_arrays(offsets, structs)

@@ -118,15 +118,17 @@ def _read_columns(path: Path, fmt: str, columns: list[str]) -> tuple[pd.DataFram
 
 def _as_codes(path: Path, column: str, values: pd.Series) -> np.ndarray:
     """Integer codes; system-missing -> -5; a non-integer value is an error naming its row."""
-    numeric = pd.to_numeric(values, errors="coerce")
-    bad = numeric.isna() & values.notna() & (values.astype(str).str.strip() != "")
+    if pd.api.types.is_numeric_dtype(values):
+        numeric, bad = values, np.zeros(len(values), dtype=bool)
+    else:  # text in a code column (a csv cell such as "happy")
+        numeric = pd.to_numeric(values, errors="coerce")
+        bad = (numeric.isna() & values.notna()).to_numpy()
     filled = numeric.fillna(MISSING).to_numpy(dtype=np.float64)
-    bad |= filled != np.round(filled)
+    bad = bad | (filled != np.round(filled))
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DvmapError(
-            f"{path}: column {column}, row {row + 1}: value {_shown(values.iloc[row])} is not an integer code"
-        )
+        row = int(np.flatnonzero(bad)[0])
+        shown = _shown(values.iloc[row])
+        raise DvmapError(f"{path}: column {column}, row {row + 1}: value {shown} is not an integer code")
     return filled.astype(np.int64)
 
 
