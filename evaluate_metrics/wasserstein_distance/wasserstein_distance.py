@@ -1,0 +1,60 @@
+"""Wasserstein Distance (DVMap, ACL 2026) between predicted and real answer distributions on ordered options."""
+
+import datasets
+import evaluate
+
+_CITATION = """\
+@inproceedings{dvmap2026,
+  title     = {Fine-Grained Pluralistic Value Alignment via High-Consensus Demographic-Value Mapping},
+  booktitle = {Proceedings of the 64th Annual Meeting of the Association for Computational Linguistics (ACL)},
+  year      = {2026},
+  note      = {arXiv:2605.14420}
+}
+"""
+
+_DESCRIPTION = """\
+Per group (e.g. country x question), the predicted and the real answers give two probability
+distributions over the K ordered option positions; WD = sum_k |CDF_pred(k) - CDF_real(k)|, the 1-D earth
+mover's distance with unit spacing, averaged over groups. With normalize=True (default) each group's
+distance is divided by K - 1 (as OpinionsQA and SubPOP do), so WD lies in [0, 1]; normalize=False gives
+the paper's raw formula. Mass sits on ordered positions: permuting the options changes the value.
+Invalid predictions (-1) are left out of the predicted distribution and reported; a group with no valid
+prediction counts as the largest distance.
+"""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer.
+    references (`list` of `int`): real option indices, 0-based.
+    num_options (`int` or `list` of `int`): K, one for all rows or one per row (constant within a group).
+    groups (`list` of `str`, optional): the group of each row, e.g. "USA|Q1"; default: one group.
+    normalize (`bool`, optional): divide by K - 1 (default True).
+Returns:
+    wasserstein_distance (`float`): mean over groups.
+    groups (`int`), groups_without_valid_prediction (`int`), invalid_rate (`float`).
+Examples:
+    Example 1: point masses at the two ends of a 4-point scale:
+        >>> wd = evaluate.load("evaluate_metrics/wasserstein_distance")
+        >>> wd.compute(predictions=[0, 0], references=[3, 3], num_options=4)["wasserstein_distance"]
+        1.0
+"""
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class WassersteinDistance(evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}
+            ),
+        )
+
+    def _compute(self, predictions, references, num_options, groups=None, normalize=True):
+        try:
+            from dvmap_hf.metrics import wasserstein_distance
+        except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file
+            from metrics_core import wasserstein_distance
+        return wasserstein_distance(predictions, references, num_options, groups, normalize)
