@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .errors import DvmapError
 
@@ -133,6 +134,122 @@ def _push(p: argparse.ArgumentParser) -> None:
             args.folder, args.repo_id, private=args.private, revision=args.revision, message=args.message
         )
         print(f"pushed {args.folder} to {url}")
+
+    p.set_defaults(run=run)
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `eval` and `robustness`: what to ask and how to generate."""
+    p.add_argument(
+        "--model",
+        required=True,
+        help="model folder / Hub id, an endpoint's model name (openai), or random | majority | tabular",
+    )
+    p.add_argument("--dataset", default="dvmap", help="dataset folder or Hub id (default: dvmap)")
+    p.add_argument("--config", default="cross_demographic", help="config (default: cross_demographic)")
+    p.add_argument("--split", default=None, help="split (default: test, or the config's only split)")
+    p.add_argument("--backend", default="transformers", help="transformers (default), vllm or openai")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--max-new-tokens", type=int, default=1024)
+    p.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (paper: 0.7)")
+    p.add_argument("--greedy", action="store_true", help="greedy decoding instead of sampling")
+    p.add_argument("--enable-thinking", action="store_true", help="Qwen3 thinking mode (off by default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, help="first N rows only")
+    p.add_argument("--concurrency", type=int, default=8, help="openai backend: requests in flight")
+    p.add_argument("--api-base", default=None, help="openai backend: base URL (default: $OPENAI_BASE_URL)")
+    p.add_argument("--dtype", default="auto", help="transformers backend: auto, bfloat16, float32 ...")
+
+
+def _spec(args: argparse.Namespace):
+    from .evaluation import EvalSpec
+    from .predictors import GenerationConfig
+
+    if args.batch_size < 1:
+        raise DvmapError(f"--batch-size must be >= 1, not {args.batch_size}")
+    generation = GenerationConfig(
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        greedy=args.greedy,
+        enable_thinking=args.enable_thinking,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        api_base=args.api_base,
+        dtype=args.dtype,
+    )
+    return EvalSpec(args.model, args.dataset, args.config, args.split, args.backend, args.limit, generation)
+
+
+@command("eval", "evaluate a model or a reference predictor on one config/split (resumable)")
+def _eval(p: argparse.ArgumentParser) -> None:
+    _model_options(p)
+
+    def run(args: argparse.Namespace) -> None:
+        from .evaluation import run_eval
+        from .report import paper_table
+
+        run_eval(_spec(args), args.out)
+        print(paper_table([args.out]))
+        print(f"report: {args.out}/report.md")
+
+    p.set_defaults(run=run)
+
+
+@command("robustness", "flip one attribute (income Low <-> High by default) and report the value flip rate")
+def _robustness(p: argparse.ArgumentParser) -> None:
+    _model_options(p)
+    p.add_argument("--attribute", default="income_bracket")
+    p.add_argument(
+        "--flip",
+        action="append",
+        default=[],
+        metavar="A=B",
+        help="value pair to swap (repeatable; default for income_bracket: Low income=High income)",
+    )
+
+    def run(args: argparse.Namespace) -> None:
+        from .evaluation import DEFAULT_FLIPS, run_robustness
+
+        flips = {}
+        for pair in args.flip:
+            a, sep, b = pair.partition("=")
+            if not sep or not a.strip() or not b.strip():
+                raise DvmapError(f"--flip expects A=B, got {pair!r}")
+            flips |= {a.strip(): b.strip(), b.strip(): a.strip()}
+        flips = flips or DEFAULT_FLIPS.get(args.attribute)
+        if not flips:
+            raise DvmapError(f"--attribute {args.attribute} needs at least one --flip A=B")
+        result = run_robustness(_spec(args), args.attribute, flips, args.out)
+        print((Path(args.out) / "robustness.md").read_text())
+        print(f"overall flip rate: {result['overall']['flip_rate']}")
+
+    p.set_defaults(run=run)
+
+
+@command("compare", "the paper-style table (model, Acc, LC, WD) of several run folders, as markdown")
+def _compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", help="run folders written by `dvmap eval`")
+
+    def run(args: argparse.Namespace) -> None:
+        from .report import paper_table
+
+        print(paper_table(args.runs))
+
+    p.set_defaults(run=run)
+
+
+@command("push-metrics", "publish the evaluate modules as Hub Spaces <namespace>/<metric>")
+def _push_metrics(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--namespace", required=True, help="user or organisation on the Hub")
+    p.add_argument("--private", action="store_true")
+
+    def run(args: argparse.Namespace) -> None:
+        from .hub import push_metrics
+
+        for url in push_metrics(args.namespace, private=args.private):
+            print(f"pushed {url}")
 
     p.set_defaults(run=run)
 

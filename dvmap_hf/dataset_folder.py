@@ -101,3 +101,23 @@ def read_manifest(folder: str | Path) -> dict:
     if not path.is_file():
         raise DvmapError(f"{folder}: not a dvmap dataset folder (no {MANIFEST})")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_split(dataset: str | Path, config: str, split: str | None = None):
+    """One split of a dataset folder or Hub id; `split=None` takes `test` (or the config's only split).
+
+    Errors name what exists instead of a stack trace from `datasets`.
+    """
+    from datasets import load_dataset
+
+    try:
+        splits = load_dataset(str(dataset), config)
+    except ValueError as exc:  # unknown config: datasets lists the available ones
+        raise DvmapError(f"{dataset}: no config {config!r} ({str(exc).splitlines()[0]})") from exc
+    except FileNotFoundError as exc:
+        raise DvmapError(f"{dataset}: no such dataset folder or Hub dataset ({exc})") from exc
+    if split is None:
+        split = "test" if "test" in splits else next(iter(splits))
+    if split not in splits:
+        raise DvmapError(f"{dataset}: config {config!r} has no split {split!r}; it has {', '.join(splits)}")
+    return splits[split]

@@ -43,3 +43,41 @@ def push_dataset_folder(
     except Exception as exc:  # network, auth and permission errors all end here; the token is not in them
         raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/datasets/{repo_id}")
+
+
+METRIC_NAMES = ("likert_consistency", "wasserstein_distance")
+
+
+def metrics_folder() -> Path:
+    """`evaluate_metrics/` of this checkout (the modules are loaded from the repo, not the wheel)."""
+    folder = Path(__file__).resolve().parent.parent / "evaluate_metrics"
+    if not folder.is_dir():
+        raise DvmapError(f"{folder}: not found; run push-metrics from a dvmap-hf checkout")
+    return folder
+
+
+def push_metrics(namespace: str, private: bool = False) -> list[str]:
+    """Upload each evaluate module as a Gradio Space named like its script, with the numpy core beside it."""
+    api, urls = hub_api(), []
+    core = Path(__file__).resolve().parent / "metrics.py"
+    for name in METRIC_NAMES:
+        repo_id = f"{namespace}/{name}"
+        try:
+            api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
+            api.upload_folder(
+                folder_path=str(metrics_folder() / name),
+                repo_id=repo_id,
+                repo_type="space",
+                commit_message=f"Upload {name} (dvmap-hf)",
+            )
+            api.upload_file(
+                path_or_fileobj=str(core),
+                path_in_repo="metrics_core.py",
+                repo_id=repo_id,
+                repo_type="space",
+                commit_message="Upload the numpy core of the DVMap metrics",
+            )
+        except Exception as exc:
+            raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
+        urls.append(f"https://huggingface.co/spaces/{repo_id}")
+    return urls

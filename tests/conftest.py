@@ -50,3 +50,11 @@ def built(tmp_path_factory, wvs_sav):
     out = tmp_path_factory.mktemp("built") / "dvmap"
     report = build_folder(small_config(wvs_sav), out)
     return out, report
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A 2-layer random Qwen3 with a tokenizer trained here (no download)."""
+    from dvmap_hf.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-qwen3")

@@ -1,0 +1,288 @@
+"""Everything `dvmap eval` can ask: LLM backends and reference predictors that need no LLM.
+
+A predictor maps a batch of dataset rows to raw completions (strings). Reference predictors answer as
+`<answer>option</answer>`, so every row goes through the same parser and metrics as an LLM's.
+
+- `transformers`: local or Hub model, batched generation with left padding and the chat template;
+- `vllm`: the same through vLLM (the `gpu` extra; imported only when asked for);
+- `openai`: any OpenAI-compatible endpoint (what the authors' own evaluation used), bounded
+  concurrency, retries with exponential backoff;
+- `random`: a seeded uniform choice per row;
+- `majority`: the most frequent answer of the corpus train split per country x question
+  (per question where the country is unseen);
+- `tabular`: one scikit-learn logistic regression per question on the one-hot 11 attributes of the
+  corpus train split.
+Rows a reference predictor cannot cover (a question absent from the corpus) fall back to `random`;
+how many did is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .codebook import ATTRIBUTE_NAMES
+from .errors import DvmapError
+
+REFERENCE_PREDICTORS = ("random", "majority", "tabular")
+BACKENDS = ("transformers", "vllm", "openai")
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 1024
+    temperature: float = 0.7  # the paper's sampling temperature
+    greedy: bool = False
+    enable_thinking: bool = False  # Qwen3: the structured CoT is in the visible answer
+    seed: int = 0
+    batch_size: int = 8
+    concurrency: int = 8  # openai backend
+    max_retries: int = 5
+    api_base: str | None = None  # openai backend; default: $OPENAI_BASE_URL
+    dtype: str = "auto"
+
+    def identity(self) -> dict:
+        """What must not change between an interrupted run and its resumption."""
+        return {k: getattr(self, k) for k in ("max_new_tokens", "temperature", "greedy", "enable_thinking", "seed")}
+
+
+def answer_text(option: str) -> str:
+    return f"<answer>{option}</answer>"
+
+
+def row_seed(seed: int, row_id: str) -> int:
+    return zlib.crc32(f"{seed}:{row_id}".encode())
+
+
+class RandomPredictor:
+    """Uniform over the row's options, seeded per row: the same answer whatever the batching."""
+
+    name = "random"
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+        self.fallbacks = 0
+
+    def choose(self, row: dict) -> int:
+        return int(np.random.default_rng(row_seed(self.seed, row["id"])).integers(len(row["options"])))
+
+    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
+        return [answer_text(row["options"][self.choose(row)]) for row in rows]
+
+
+class MajorityPredictor(RandomPredictor):
+    """Mode of the corpus train split per (country, question); per question if the country is unseen."""
+
+    name = "majority"
+
+    def __init__(self, train: pd.DataFrame, seed: int = 0):
+        super().__init__(seed)
+        by_pair = train.groupby(["country", "question_id"])["answer_index"].agg(_mode)
+        by_question = train.groupby("question_id")["answer_index"].agg(_mode)
+        self.by_pair, self.by_question = by_pair.to_dict(), by_question.to_dict()
+
+    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
+        out = []
+        for row in rows:
+            index = self.by_pair.get((row["country"], row["question_id"]), self.by_question.get(row["question_id"]))
+            if index is None or index >= len(row["options"]):
+                self.fallbacks += 1
+                index = self.choose(row)
+            out.append(answer_text(row["options"][int(index)]))
+        return out
+
+
+def _mode(values: pd.Series) -> int:
+    counts = values.value_counts()
+    return int(counts[counts == counts.max()].index.min())  # ties: the earlier option
+
+
+class TabularPredictor(RandomPredictor):
+    """One logistic regression per question on the one-hot 11 attributes of the corpus train split."""
+
+    name = "tabular"
+
+    def __init__(self, train: pd.DataFrame, seed: int = 0):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder
+
+        super().__init__(seed)
+        self.models = {}
+        for question_id, part in train.groupby("question_id"):
+            if part["answer_index"].nunique() < 2:
+                self.models[question_id] = int(part["answer_index"].iloc[0])
+                continue
+            model = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression(max_iter=500))
+            self.models[question_id] = model.fit(part[list(ATTRIBUTE_NAMES)], part["answer_index"])
+
+    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
+        frame = pd.DataFrame(rows)
+        chosen = np.full(len(rows), -1)
+        for question_id, index in frame.groupby("question_id").groups.items():
+            model = self.models.get(question_id)
+            if isinstance(model, int):
+                chosen[index] = model
+            elif model is not None:
+                chosen[index] = model.predict(frame.loc[index, list(ATTRIBUTE_NAMES)])
+        out = []
+        for row, index in zip(rows, chosen):
+            if index < 0 or index >= len(row["options"]):
+                self.fallbacks += 1
+                index = self.choose(row)
+            out.append(answer_text(row["options"][int(index)]))
+        return out
+
+
+class TransformersBackend:
+    """Batched generation with a local or cached model: left padding, the model's chat template."""
+
+    name = "transformers"
+
+    def __init__(self, model: str, generation: GenerationConfig):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.generation, self.torch = generation, torch
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(model)
+            dtype = generation.dtype if generation.dtype == "auto" else getattr(torch, generation.dtype)
+            self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype)
+        except OSError as exc:
+            raise DvmapError(f"cannot load model {model!r}: {exc}".splitlines()[0]) from exc
+        self.model.eval()
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    def render(self, prompts: Sequence[list[dict]]) -> list[str]:
+        return [
+            self.tokenizer.apply_chat_template(
+                list(messages),
+                tokenize=False,
+                add_generation_prompt=True,
+                enable_thinking=self.generation.enable_thinking,
+            )
+            for messages in prompts
+        ]
+
+    def generate(self, prompts: Sequence[list[dict]], batch_seed: int) -> list[str]:
+        gen = self.generation
+        inputs = self.tokenizer(self.render(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+        inputs = inputs.to(self.model.device)
+        self.torch.manual_seed(batch_seed)
+        sampling = {"do_sample": False} if gen.greedy else {"do_sample": True, "temperature": gen.temperature}
+        with self.torch.no_grad():
+            output = self.model.generate(
+                **inputs, max_new_tokens=gen.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id, **sampling
+            )
+        return self.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
+        return self.generate([row["prompt"] for row in rows], batch_seed)
+
+
+class VLLMBackend:
+    """vLLM generation (GPU). Imported only when asked for."""
+
+    name = "vllm"
+
+    def __init__(self, model: str, generation: GenerationConfig):
+        try:
+            from vllm import LLM, SamplingParams
+        except ImportError as exc:
+            raise DvmapError("the vllm backend needs vLLM: pip install -e '.[gpu]' (on a CUDA machine)") from exc
+        self.generation = generation
+        self.llm = LLM(model=model, seed=generation.seed)
+        self.params = SamplingParams(
+            temperature=0.0 if generation.greedy else generation.temperature, max_tokens=generation.max_new_tokens
+        )
+
+    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
+        kwargs = {"chat_template_kwargs": {"enable_thinking": self.generation.enable_thinking}}
+        outputs = self.llm.chat([row["prompt"] for row in rows], self.params, use_tqdm=False, **kwargs)
+        return [output.outputs[0].text for output in outputs]
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible /chat/completions endpoint, with bounded concurrency and retries."""
+
+    name = "openai"
+
+    def __init__(self, model: str, generation: GenerationConfig, api_key: str | None = None):
+        import os
+
+        self.model, self.generation = model, generation
+        base = generation.api_base or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        self.url = base.rstrip("/") + "/chat/completions"
+        key = api_key or os.environ.get("OPENAI_API_KEY", "")
+        self.headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+
+    def _post(self, body: dict) -> tuple[int, str]:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(self.url, json.dumps(body).encode(), self.headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status, response.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")
+
+    def _one(self, messages: list[dict], seed: int) -> str:
+        gen = self.generation
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": gen.max_new_tokens,
+            "seed": seed,
+            "temperature": 0.0 if gen.greedy else gen.temperature,
+        }
+        delay, last = 1.0, "no attempt"
+        for _ in range(gen.max_retries + 1):
+            try:
+                status, text = self._post(body)
+                if status == 200:
+                    return json.loads(text)["choices"][0]["message"]["content"] or ""
+                last = f"HTTP {status}: {text[:200]}"
+                if status not in (408, 409, 429) and status < 500:
+                    break  # a client error will not go away by asking again
+            except Exception as exc:  # connection refused, timeouts, bad JSON
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+        raise DvmapError(f"endpoint {self.url} failed after retries: {last}")
+
+    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
+        seeds = [row_seed(self.generation.seed, row["id"]) for row in rows]
+        with ThreadPoolExecutor(max(1, self.generation.concurrency)) as pool:
+            return list(pool.map(self._one, [row["prompt"] for row in rows], seeds))
+
+
+def make_predictor(model: str, dataset: str, generation: GenerationConfig, backend: str = "transformers") -> Any:
+    """`model` is a reference predictor name, or a model for `backend`."""
+    if model in REFERENCE_PREDICTORS:
+        if model == "random":
+            return RandomPredictor(generation.seed)
+        from .dataset_folder import load_split
+
+        train = load_split(dataset, "corpus", "train").to_pandas()
+        return (MajorityPredictor if model == "majority" else TabularPredictor)(train, generation.seed)
+    if backend == "transformers":
+        if not Path(model).exists() and model.count("/") != 1:
+            raise DvmapError(f"model path {model!r} does not exist (and is not a Hub id)")
+        return TransformersBackend(model, generation)
+    if backend == "vllm":
+        return VLLMBackend(model, generation)
+    if backend == "openai":
+        return OpenAIBackend(model, generation)
+    raise DvmapError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend!r}")

@@ -1,0 +1,163 @@
+"""Scores, breakdowns, the markdown report, plots, and the paper-style table over several runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DvmapError
+from .io import atomic_file
+from .metrics import accuracy, invalid_rate, likert_consistency, wasserstein_distance
+
+METRICS_FILE = "metrics.json"
+
+
+def _scores(frame: pd.DataFrame) -> dict:
+    pred, ref, k = frame["parsed"].to_numpy(), frame["answer_index"].to_numpy(), frame["num_options"].to_numpy()
+    groups = (frame["country"] + "|" + frame["question_id"]).tolist()
+    return {
+        "rows": int(len(frame)),
+        "accuracy": accuracy(pred, ref, k),
+        "likert_consistency": likert_consistency(pred, ref, k),
+        "wasserstein_distance": wasserstein_distance(pred, ref, k, groups)["wasserstein_distance"],
+        "invalid_rate": invalid_rate(pred),
+    }
+
+
+def _breakdown(frame: pd.DataFrame, column: str) -> dict[str, dict]:
+    return {str(key): _scores(part) for key, part in frame.groupby(column, sort=True)}
+
+
+def entropy_vs_accuracy(frame: pd.DataFrame) -> dict:
+    """Per question: entropy (natural log) of the real answers in this split vs accuracy; Pearson r
+    (the paper reports r = -0.857: controversial questions are harder)."""
+    from scipy.stats import pearsonr
+
+    rows = []
+    for question_id, part in frame.groupby("question_id", sort=True):
+        share = part["answer_index"].value_counts(normalize=True).to_numpy()
+        rows.append(
+            {
+                "question_id": str(question_id),
+                "entropy": float(-(share * np.log(share)).sum()),
+                "accuracy": float((part["parsed"] == part["answer_index"]).mean()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    result = {"per_question": rows, "pearson_r": None, "p_value": None}
+    if len(table) >= 3 and table["entropy"].nunique() > 1 and table["accuracy"].nunique() > 1:
+        r, p = pearsonr(table["entropy"], table["accuracy"])
+        result.update(pearson_r=float(r), p_value=float(p))
+    return result
+
+
+def score(frame: pd.DataFrame) -> dict:
+    """Overall scores, breakdowns per country / category / question, and entropy vs accuracy."""
+    return {
+        "overall": _scores(frame),
+        "per_country": _breakdown(frame, "country"),
+        "per_category": _breakdown(frame, "category"),
+        "per_question": _breakdown(frame, "question_id"),
+        "entropy_vs_accuracy": entropy_vs_accuracy(frame),
+    }
+
+
+def _table(rows: dict[str, dict], label: str) -> str:
+    lines = [f"| {label} | rows | Acc | LC | WD | invalid |", "|---|---:|---:|---:|---:|---:|"]
+    for key, s in rows.items():
+        lines.append(
+            f"| {key} | {s['rows']} | {s['accuracy']:.1%} | {s['likert_consistency']:.1%} | "
+            f"{s['wasserstein_distance']:.4f} | {s['invalid_rate']:.1%} |"
+        )
+    return "\n".join(lines)
+
+
+def markdown_report(metrics: dict) -> str:
+    run, ent = metrics["run"], metrics["entropy_vs_accuracy"]
+    r = (
+        "n/a (needs >= 3 questions with varying entropy and accuracy)"
+        if ent["pearson_r"] is None
+        else (f"{ent['pearson_r']:.3f} (p = {ent['p_value']:.3g}; paper: -0.857)")
+    )
+    return f"""# dvmap eval: {run["model"]} on {run["dataset"]} / {run["config"]}
+
+Backend `{run["backend"]}`, {run["rows"]} rows, temperature {run["generation"]["temperature"]}
+{"(greedy)" if run["generation"]["greedy"] else ""}, seed {run["generation"]["seed"]}.
+WD is normalised by K - 1 over country x question groups; invalid answers score 0 in Acc and LC.
+
+## Overall
+
+{_table({"all": metrics["overall"]}, "rows")}
+
+## Per country
+
+{_table(metrics["per_country"], "country")}
+
+![per-country accuracy](per_country_accuracy.png)
+
+## Per category
+
+{_table(metrics["per_category"], "category")}
+
+![per-category accuracy](per_category_accuracy.png)
+
+## Per question
+
+{_table(metrics["per_question"], "question")}
+
+Entropy of the answer distribution vs accuracy, per question: Pearson r = {r}.
+"""
+
+
+def _bar_plot(path: Path, scores: dict[str, dict], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(scores)
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(labels) + 2), 4))
+    ax.bar(range(len(labels)), [100 * s["accuracy"] for s in scores.values()], color="#4C72B0")
+    ax.set_xticks(range(len(labels)), [label[:28] for label in labels], rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def write_report(out: Path, metrics: dict, frame: pd.DataFrame) -> None:
+    with atomic_file(out / METRICS_FILE) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, default=_plain) + "\n")
+    _bar_plot(out / "per_country_accuracy.png", metrics["per_country"], "Accuracy per country")
+    _bar_plot(out / "per_category_accuracy.png", metrics["per_category"], "Accuracy per category")
+    with atomic_file(out / "report.md") as tmp:
+        tmp.write_text(markdown_report(metrics))
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def paper_table(runs: list[str | Path]) -> str:
+    """The paper-style table (model, Acc, LC, WD, invalid) over run folders, as markdown."""
+    lines = ["| model | config | rows | Acc | LC | WD | invalid |", "|---|---|---:|---:|---:|---:|---:|"]
+    for run in runs:
+        path = Path(run) / METRICS_FILE
+        if not path.is_file():
+            raise DvmapError(f"{run}: no {METRICS_FILE} (not a finished dvmap eval run)")
+        metrics = json.loads(path.read_text())
+        s, info = metrics["overall"], metrics["run"]
+        lines.append(
+            f"| {info['model']} | {info['config']} | {s['rows']} | {100 * s['accuracy']:.1f} | "
+            f"{100 * s['likert_consistency']:.1f} | {s['wasserstein_distance']:.4f} | "
+            f"{100 * s['invalid_rate']:.1f} |"
+        )
+    return "\n".join(lines)

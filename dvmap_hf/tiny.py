@@ -1,0 +1,87 @@
+"""A tiny random Qwen3 model with a tokenizer trained here, for CPU runs with no network.
+
+The tokenizer is a byte-level BPE learned from the kit's own prompt texts (templates, questions,
+options, attribute labels), with a ChatML chat template like Qwen's; `<answer>` and `</answer>` are
+single ordinary tokens, so the answer format is easy to learn and survives `skip_special_tokens`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from .codebook import ATTRIBUTES, COUNTRIES, INCOME_BRACKETS, LIFE_STAGES, NOT_ANSWERED, QUESTIONS
+from .prompts import INSTRUCTIONS, PERSONA
+
+CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+ANSWER_TAGS = ["<answer>", "</answer>"]
+
+
+def kit_texts() -> Iterator[str]:
+    """Every string the kit's prompts and answers are made of."""
+    yield PERSONA
+    yield from INSTRUCTIONS.values()
+    for question in QUESTIONS.values():
+        yield question.text
+        yield from (f"<answer>{option}</answer>" for option in question.options)
+    for attr in ATTRIBUTES:
+        yield from (attr.labels or {}).values()
+    yield from (name for _, name in COUNTRIES.values())
+    yield from (label for label, _ in LIFE_STAGES + INCOME_BRACKETS)
+    yield NOT_ANSWERED
+
+
+def tiny_tokenizer(vocab_size: int = 1024):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    core.train_from_iterator(list(kit_texts()) * 4, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=CHATML
+    )
+    tokenizer.add_tokens(ANSWER_TAGS)
+    return tokenizer
+
+
+def build_tiny_model(out: str | Path, hidden_size: int = 64, layers: int = 2, seed: int = 0) -> Path:
+    """Save a randomly initialised 2-layer Qwen3 and its tokenizer to `out` (about 0.2M parameters)."""
+    import torch
+    from transformers import GenerationConfig, Qwen3Config, Qwen3ForCausalLM
+
+    tokenizer = tiny_tokenizer()
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=hidden_size // 4,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None,
+    )
+    torch.manual_seed(seed)
+    model = Qwen3ForCausalLM(config)
+    model.generation_config = GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
+    out = Path(out)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
