@@ -254,6 +254,23 @@ def _push_metrics(p: argparse.ArgumentParser) -> None:
     p.set_defaults(run=run)
 
 
+@command("tiny-model", "save a tiny random Qwen3 with a locally trained tokenizer (CPU runs, no download)")
+def _tiny_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--hidden-size", type=int, default=64)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+
+    def run(args: argparse.Namespace) -> None:
+        from .io import check_output_dir
+        from .tiny import build_tiny_model
+
+        check_output_dir(args.out, force=False)
+        print(f"wrote {build_tiny_model(args.out, args.hidden_size, args.layers, args.seed)}")
+
+    p.set_defaults(run=run)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="dvmap", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
