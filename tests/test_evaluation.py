@@ -111,11 +111,14 @@ class FakeEndpoint(BaseHTTPRequestHandler):
     """An OpenAI-compatible /chat/completions on 127.0.0.1 that fails the first call with a 503."""
 
     calls = 0
+    lock = threading.Lock()
 
     def do_POST(self):  # noqa: N802
-        type(self).calls += 1
+        with self.lock:  # the server answers on several threads at once
+            type(self).calls += 1
+            first = type(self).calls == 1
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if type(self).calls == 1:
+        if first:
             self.send_response(503)
             self.end_headers()
             return
