@@ -1,18 +1,32 @@
-"""What `training/grpo.py` and `training/sft.py` share: script arguments, data, GPU-extra checks,
-resume, and the model card. Needs the `train` extra (TRL, transformers, accelerate, peft)."""
+"""GRPO and SFT training for DVMap on TRL: what `training/grpo.py`, `training/sft.py` and `dvmap quickstart`
+run. Script arguments, data, GPU-extra checks, resume, the model card, and the two `main`s in labelled
+stages. Needs the `train` extra (TRL, transformers, accelerate, peft)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 
-from trl import ScriptArguments
+from trl import (
+    GRPOConfig,
+    GRPOTrainer,
+    ModelConfig,
+    ScriptArguments,
+    SFTConfig,
+    SFTTrainer,
+    TrlParser,
+    get_peft_config,
+)
 
 from .codebook import ATTRIBUTE_NAMES
-from .rewards import REWARD_FUNCS
+from .rewards import REWARD_FUNCS, get_reward_funcs
+
+logger = logging.getLogger("dvmap.training")
 
 GPU_EXTRA = "pip install -e '.[gpu]' on a CUDA machine"
 
@@ -146,3 +160,129 @@ Evaluate with `dvmap eval --model <this repo> --dataset <dataset> --config cross
 
 def recipe_path(argv: list[str]) -> str | None:
     return argv[argv.index("--config") + 1] if "--config" in argv[:-1] else None
+
+
+class ModelCardMixin:
+    """A model card that says what DVMap needs: base, data, recipe, reward, final metrics."""
+
+    dvmap_info: dict = {}
+
+    def create_model_card(self, model_name=None, dataset_name=None, tags=None):
+        if self.is_world_process_zero():
+            text = model_card(metrics=final_metrics(self.state.log_history), **self.dvmap_info)
+            Path(self.args.output_dir, "README.md").write_text(text)
+
+
+class DVMapGRPOTrainer(ModelCardMixin, GRPOTrainer):
+    pass
+
+
+class DVMapSFTTrainer(ModelCardMixin, SFTTrainer):
+    pass
+
+
+def to_prompt_completion(row: dict) -> dict:
+    """TRL's conversational prompt-completion format for the cold start: the loss is on the answer only."""
+    return {"completion": [{"role": "assistant", "content": f"<answer>{row['answer']}</answer>"}]}
+
+
+def _prepare(training_args, model_args: ModelConfig, use_vllm: bool) -> str | None:
+    """Stages shared by both mains: logging, GPU-only pieces, model init kwargs; returns the checkpoint."""
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
+    )
+    check_gpu_extras(use_vllm, model_args.attn_implementation)
+    training_args.model_init_kwargs = {
+        "revision": model_args.model_revision,
+        "trust_remote_code": training_args.trust_remote_code,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+        **(training_args.model_init_kwargs or {}),
+    }
+    return resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
+
+
+def _train_and_publish(trainer, checkpoint: str | None, training_args, message: str):
+    """Train, save, write the model card (main process), push if asked, release resources."""
+    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(training_args.output_dir)
+    trainer.create_model_card()
+    if training_args.push_to_hub:
+        trainer.push_to_hub(commit_message=message)
+    trainer.end()
+    return trainer
+
+
+def grpo_main(
+    script_args: DVMapScriptArguments,
+    training_args: GRPOConfig,
+    model_args: ModelConfig,
+    argv: list[str] | None = None,
+) -> DVMapGRPOTrainer:
+    """GRPO with DVMap's rewards. Returns the trainer."""
+    # 1. logging, GPU-only pieces, model init, resume
+    checkpoint = _prepare(training_args, model_args, training_args.use_vllm)
+    # 2. data and rewards
+    train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
+    rewards = get_reward_funcs(script_args.reward_funcs, script_args.likert_alpha)
+    logger.info(
+        "GRPO on %s/%s: %d rows, rewards %s",
+        script_args.dataset_name,
+        script_args.dataset_config,
+        len(train),
+        script_args.reward_funcs,
+    )
+    # 3. trainer
+    trainer = DVMapGRPOTrainer(
+        model=model_args.model_name_or_path,
+        reward_funcs=rewards,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.dvmap_info = _card_info(
+        script_args, model_args, argv, script_args.reward_funcs, training_args.reward_weights
+    )
+    # 4. train, save, card, push
+    return _train_and_publish(trainer, checkpoint, training_args, "DVMap GRPO (dvmap-hf)")
+
+
+def sft_main(
+    script_args: DVMapScriptArguments, training_args: SFTConfig, model_args: ModelConfig, argv: list[str] | None = None
+) -> DVMapSFTTrainer:
+    """The cold start: SFT on `<answer>{gold option}</answer>`. Returns the trainer."""
+    checkpoint = _prepare(training_args, model_args, use_vllm=False)
+    train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
+    keep = ["prompt", "completion"]
+    train = train.map(to_prompt_completion).select_columns(keep)
+    evaluation = evaluation.map(to_prompt_completion).select_columns(keep) if evaluation is not None else None
+    trainer = DVMapSFTTrainer(
+        model=model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.dvmap_info = {**_card_info(script_args, model_args, argv, [], []), "method": "SFT"}
+    return _train_and_publish(trainer, checkpoint, training_args, "DVMap SFT cold start (dvmap-hf)")
+
+
+def _card_info(script_args, model_args, argv, rewards, weights) -> dict:
+    return {
+        "base_model": model_args.model_name_or_path,
+        "dataset": script_args.dataset_name,
+        "config": script_args.dataset_config,
+        "recipe": recipe_path(argv or sys.argv),
+        "rewards": rewards,
+        "weights": weights,
+    }
+
+
+def parse_grpo(argv: list[str] | None = None):
+    """(script args, GRPOConfig, ModelConfig) from `--config recipe.yaml` + flags; unknown keys are errors."""
+    return TrlParser((DVMapScriptArguments, GRPOConfig, ModelConfig)).parse_args_and_config(argv)
+
+
+def parse_sft(argv: list[str] | None = None):
+    return TrlParser((DVMapScriptArguments, SFTConfig, ModelConfig)).parse_args_and_config(argv)

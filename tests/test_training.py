@@ -13,11 +13,9 @@ import yaml
 from accelerate.commands.config.config_args import load_config_from_file
 
 from dvmap_hf.cli import main as dvmap
+from dvmap_hf.training import grpo_main, parse_grpo, parse_sft, sft_main
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "training"))
-import grpo  # noqa: E402
-import sft  # noqa: E402
 
 RECIPES = sorted((ROOT / "training" / "recipes").glob("*.yaml"))
 
@@ -57,8 +55,8 @@ def _same(parsed, raw) -> bool:
 def test_recipes_parse_with_every_key_known(recipe):
     """GPU recipes are parsed with --use_cpu true (bf16 needs a GPU otherwise); values must survive."""
     raw = yaml.safe_load(recipe.read_text())
-    module = sft if "sft" in recipe.stem else grpo
-    script, training, model = module.parse(["--config", str(recipe), "--use_cpu", "true"])
+    parse = parse_sft if "sft" in recipe.stem else parse_grpo
+    script, training, model = parse(["--config", str(recipe), "--use_cpu", "true"])
     parsed = {**vars(script), **vars(model), **{k: getattr(training, k) for k in dir(training) if k in raw}}
     for key, value in raw.items():
         assert _same(parsed[key], value), key
@@ -73,7 +71,7 @@ def test_a_mistyped_recipe_key_fails_loudly(tmp_path):
     recipe = tmp_path / "typo.yaml"
     recipe.write_text((ROOT / "training/recipes/tiny-cpu.yaml").read_text() + "learning_rte: 0.1\n")
     with pytest.raises(ValueError, match="learning_rte"):
-        grpo.parse(["--config", str(recipe)])
+        parse_grpo(["--config", str(recipe)])
 
 
 def test_gpu_pieces_say_which_extra_to_install(monkeypatch):
@@ -102,7 +100,7 @@ def workdir(tmp_path_factory, built, tiny_model):
 def cold_started(workdir):
     """A short SFT cold start (in-process) so GRPO sees well-formed answers and non-zero rewards."""
     os.chdir(workdir)
-    args = sft.parse(
+    args = parse_sft(
         [
             "--config",
             str(ROOT / "training/recipes/tiny-cpu-sft.yaml"),
@@ -116,7 +114,7 @@ def cold_started(workdir):
             "20",
         ]
     )
-    trainer = sft.main(*args, argv=["sft.py"])
+    trainer = sft_main(*args, argv=["sft.py"])
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     assert losses[-1] < losses[0] / 2  # it learns the format
     assert "Method: SFT" in (workdir / "runs/tiny-sft/README.md").read_text()
@@ -218,7 +216,7 @@ def test_peft_trains_only_adapter_weights(workdir, cold_started):
     import torch
 
     os.chdir(workdir)
-    args = grpo.parse(
+    args = parse_grpo(
         [
             "--config",
             str(ROOT / "training/recipes/tiny-cpu.yaml"),
@@ -241,7 +239,7 @@ def test_peft_trains_only_adapter_weights(workdir, cold_started):
             str(workdir / "runs/tiny-lora"),
         ]
     )
-    trainer = grpo.main(*args, argv=["grpo.py"])
+    trainer = grpo_main(*args, argv=["grpo.py"])
     trainable = [name for name, p in trainer.model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in name for name in trainable)
     assert (workdir / "runs/tiny-lora/adapter_model.safetensors").is_file()
