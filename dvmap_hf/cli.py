@@ -38,6 +38,29 @@ def split_sizes(text: str) -> dict[tuple[str, str], int]:
     return sizes
 
 
+@command("quickstart", "the whole kit on the embedded synthetic default, on a CPU, in minutes")
+def _quickstart(p: argparse.ArgumentParser) -> None:
+    from .quickstart import QuickstartSpec
+
+    p.add_argument("--out", type=Path, default=QuickstartSpec.out, help="folder for everything (default: quickstart)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    p.add_argument("--respondents", type=int, default=QuickstartSpec.respondents)
+    p.add_argument("--sft-steps", type=int, default=QuickstartSpec.sft_steps)
+    p.add_argument("--grpo-steps", type=int, default=QuickstartSpec.grpo_steps)
+    p.add_argument("--eval-rows", type=int, default=QuickstartSpec.eval_rows)
+    p.add_argument("--seed", type=int, default=QuickstartSpec.seed)
+
+    def run(args: argparse.Namespace) -> None:
+        from .quickstart import quickstart
+
+        spec = QuickstartSpec(
+            args.out, args.respondents, args.sft_steps, args.grpo_steps, args.eval_rows, args.seed, args.force
+        )
+        print(quickstart(spec))
+
+    p.set_defaults(run=run)
+
+
 @command("build", "build the corpus and benchmark configs from a WVS Wave 7 file")
 def _build(p: argparse.ArgumentParser) -> None:
     from dataset_builder.build import DEFAULT_PROFILES_PER_COUNTRY, DEFAULT_REQUIRED
@@ -156,7 +179,7 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--greedy", action="store_true", help="greedy decoding instead of sampling")
     p.add_argument("--enable-thinking", action="store_true", help="Qwen3 thinking mode (off by default)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=None, help="first N rows only")
+    p.add_argument("--limit", type=int, default=None, help="a seeded sample of N rows (same seed, same rows)")
     p.add_argument("--concurrency", type=int, default=8, help="openai backend: requests in flight")
     p.add_argument("--api-base", default=None, help="openai backend: base URL (default: $OPENAI_BASE_URL)")
     p.add_argument("--dtype", default="auto", help="transformers backend: auto, bfloat16, float32 ...")

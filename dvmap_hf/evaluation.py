@@ -14,6 +14,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -37,7 +38,7 @@ class EvalSpec:
     config: str
     split: str | None = None
     backend: str = "transformers"
-    limit: int | None = None  # first N rows only (smoke tests)
+    limit: int | None = None  # a seeded sample of N rows, kept in dataset order (quick runs)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
 
     def identity(self) -> dict:
@@ -51,6 +52,18 @@ class EvalSpec:
             "limit": self.limit,
             "generation": self.generation.identity(),
         }
+
+
+def sample_indices(n: int, limit: int | None, seed: int) -> list[int]:
+    """All of range(n), or a seeded sample of `limit` of them in increasing order: every country and
+    question stays represented (the rows are sorted by country), and the same seed gives the same rows."""
+    if limit is None or limit >= n:
+        return list(range(n))
+    return sorted(np.random.default_rng(seed).choice(n, size=limit, replace=False).tolist())
+
+
+def sample_rows(split, limit: int | None, seed: int):
+    return split if limit is None else split.select(sample_indices(len(split), limit, seed))
 
 
 def _check_run_folder(out: Path, spec: EvalSpec) -> None:
@@ -122,8 +135,7 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
     """Evaluate `spec.model` on one config/split; write predictions, metrics and the report into `out`."""
     out = Path(out)
     split = load_split(spec.dataset, spec.config, spec.split)
-    if spec.limit is not None:
-        split = split.select(range(min(spec.limit, len(split))))
+    split = sample_rows(split, spec.limit, spec.generation.seed)
     _check_run_folder(out, spec)
     rows = split.to_list()
     done = read_predictions(out / PREDICTIONS)
@@ -188,8 +200,7 @@ def run_robustness(spec: EvalSpec, attribute: str, flips: dict[str, str], out: s
         raise DvmapError(f"--attribute must be one of {', '.join(ATTRIBUTE_NAMES)}, not {attribute!r}")
     split = load_split(spec.dataset, spec.config, spec.split)
     rows = [row for row in split.to_list() if row[attribute] in flips]
-    if spec.limit is not None:
-        rows = rows[: spec.limit]
+    rows = [rows[i] for i in sample_indices(len(rows), spec.limit, spec.generation.seed)]
     if not rows:
         raise DvmapError(f"no row of {spec.dataset}/{spec.config} has {attribute} in {sorted(flips)}")
     flipped = [

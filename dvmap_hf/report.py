@@ -146,6 +146,11 @@ def _plain(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+def _model_name(model: str) -> str:
+    """A local checkpoint shows as its folder name; Hub ids and predictor names as they are."""
+    return Path(model).name if Path(model).is_dir() else model
+
+
 def paper_table(runs: list[str | Path]) -> str:
     """The paper-style table (model, Acc, LC, WD, invalid) over run folders, as markdown."""
     lines = ["| model | config | rows | Acc | LC | WD | invalid |", "|---|---|---:|---:|---:|---:|---:|"]
@@ -156,7 +161,7 @@ def paper_table(runs: list[str | Path]) -> str:
         metrics = json.loads(path.read_text())
         s, info = metrics["overall"], metrics["run"]
         lines.append(
-            f"| {info['model']} | {info['config']} | {s['rows']} | {100 * s['accuracy']:.1f} | "
+            f"| {_model_name(info['model'])} | {info['config']} | {s['rows']} | {100 * s['accuracy']:.1f} | "
             f"{100 * s['likert_consistency']:.1f} | {s['wasserstein_distance']:.4f} | "
             f"{100 * s['invalid_rate']:.1f} |"
         )
