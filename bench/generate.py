@@ -23,7 +23,7 @@ def main(argv=None) -> list[dict]:
     from dvmap_hf.predictors import GenerationConfig, TransformersBackend
 
     rows = load_dataset(str(dataset_folder()), "cross_demographic")["test"].select(range(PROMPTS)).to_list()
-    backend = TransformersBackend(str(tiny_model()), GenerationConfig(max_new_tokens=16, greedy=True))
+    backend = TransformersBackend(str(tiny_model()), GenerationConfig(max_new_tokens=64, greedy=True))
     backend(rows[:2])  # warm-up
     batched = best_of(lambda: [backend(rows[i : i + 32]) for i in range(0, PROMPTS, 32)], 2)
     single = best_of(lambda: [backend([row]) for row in rows], 1)

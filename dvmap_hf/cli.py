@@ -161,6 +161,51 @@ def _push(p: argparse.ArgumentParser) -> None:
     p.set_defaults(run=run)
 
 
+@command("import-release", "import the authors' released DVMap files into a dataset folder of the kit")
+def _import_release(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="the release repository root, or any of its parquet files / benchmark folders")
+    p.add_argument("--out", required=True, help="dataset folder to write")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+
+    def run(args: argparse.Namespace) -> None:
+        from .release import import_release
+
+        report = import_release(args.path, args.out, force=args.force)
+        for key, n in report["sizes"].items():
+            print(f"{key:<26}{n:>9,} rows")
+        for problem in report["problems"]:
+            rejected = problem["unparseable_options"] + problem["answer_not_in_options"]
+            if rejected:
+                print(
+                    f"{problem['source']}: {rejected} row(s) left out "
+                    f"({problem['answer_not_in_options']} answer not in options, "
+                    f"{problem['unparseable_options']} unparseable Options); first: {problem['examples'][:3]}"
+                )
+        print(f"wrote {report['out']}")
+
+    p.set_defaults(run=run)
+
+
+@command("compare-release", "how a build differs from the release (sizes, countries, questions, values, answers)")
+def _compare_release(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--build", required=True, help="dataset folder written by `dvmap build`")
+    p.add_argument("--release", required=True, help="folder written by `dvmap import-release`, or the raw release")
+
+    def run(args: argparse.Namespace) -> None:
+        import tempfile
+
+        from .release import compare_folders, import_release
+
+        release = Path(args.release)
+        with tempfile.TemporaryDirectory() as tmp:
+            if not (release / "dvmap_manifest.json").is_file():
+                import_release(release, Path(tmp) / "release")
+                release = Path(tmp) / "release"
+            print(compare_folders(args.build, release))
+
+    p.set_defaults(run=run)
+
+
 def _model_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `eval` and `robustness`: what to ask and how to generate."""
     p.add_argument(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 INVALID = -1
@@ -16,15 +17,22 @@ ANSWER = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
 OPEN_TAG = re.compile(r"<answer>", re.IGNORECASE)
 CLOSE_TAG = re.compile(r"</answer>", re.IGNORECASE)
 _DECORATION = str.maketrans({c: " " for c in "\"'`*_[](){}“”‘’«»"})
-_EDGE_PUNCTUATION = re.compile(r"^[\s.,;:!?\-–—]+|[\s.,;:!?\-–—]+$")
-_SPACES = re.compile(r"\s+")
+_EDGE = " \t\n\r\f\v.,;:!?-–—"
 
 
 def normalize(text: str) -> str:
     """Lower case, no quotes / markdown / brackets, no edge punctuation, single spaces."""
-    text = text.translate(_DECORATION)
-    text = _EDGE_PUNCTUATION.sub("", text)
-    return _SPACES.sub(" ", text).strip().lower()
+    return " ".join(text.translate(_DECORATION).strip(_EDGE).lower().split())
+
+
+@lru_cache(maxsize=4096)
+def _normalized_options(options: tuple[str, ...]) -> dict[str, int]:
+    """Normalised option -> index; an option that normalises like another maps to -1 (ambiguous)."""
+    index: dict[str, int] = {}
+    for i, option in enumerate(options):
+        key = normalize(option)
+        index[key] = INVALID if key in index else i
+    return index
 
 
 def completion_text(completion: Any) -> str:
@@ -49,9 +57,7 @@ def parse_answer(completion: Any, options: Sequence[str]) -> int:
     content = extract_answer(completion_text(completion))
     if content is None:
         return INVALID
-    answer = normalize(content)
-    matches = [i for i, option in enumerate(options) if normalize(option) == answer]
-    return matches[0] if len(matches) == 1 else INVALID
+    return _normalized_options(tuple(options)).get(normalize(content), INVALID)
 
 
 def parse_answers(completions: Iterable[Any], options: Iterable[Sequence[str]]) -> list[int]:

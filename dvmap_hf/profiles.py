@@ -94,8 +94,13 @@ def profile_frame(data: WVSData) -> pd.DataFrame:
         else:
             columns[attr.name] = _lookup(data, attr)
     frame = pd.DataFrame({name: pd.Categorical(values) for name, values in columns.items()})
-    frame["profile_key"] = pd.util.hash_pandas_object(frame[list(ATTRIBUTE_NAMES)].astype(str), index=False).to_numpy()
+    frame["profile_key"] = profile_keys(frame)
     return frame
+
+
+def profile_keys(frame: pd.DataFrame) -> np.ndarray:
+    """Stable 64-bit hash of each row's 11 attribute strings (the same for a build and an import)."""
+    return pd.util.hash_pandas_object(frame[list(ATTRIBUTE_NAMES)].astype(str), index=False).to_numpy()
 
 
 def profile_id(keys: np.ndarray | pd.Series) -> np.ndarray:
