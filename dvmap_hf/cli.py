@@ -58,7 +58,7 @@ def _quickstart(p: argparse.ArgumentParser) -> None:
         )
         print(quickstart(spec))
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 @command("build", "build the corpus and benchmark configs from a WVS Wave 7 file")
@@ -117,7 +117,7 @@ def _build(p: argparse.ArgumentParser) -> None:
         )
         print(format_report(build_folder(config, args.out, force=args.force)))
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 @command("synth-wvs", "write a SYNTHETIC WVS-format file (.sav with value labels, .dta or .csv)")
@@ -139,7 +139,7 @@ def _synth(p: argparse.ArgumentParser) -> None:
         spec = SynthSpec(args.respondents, args.countries, args.seed, args.noise, args.filler_columns)
         print(f"wrote {write_synthetic_wvs(args.out, spec)} (SYNTHETIC, {args.respondents:,} respondents)")
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 @command("push", "publish a dataset folder to the Hugging Face Hub (same configs)")
@@ -158,7 +158,7 @@ def _push(p: argparse.ArgumentParser) -> None:
         )
         print(f"pushed {args.folder} to {url}")
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 @command("import-release", "import the authors' released DVMap files into a dataset folder of the kit")
@@ -183,7 +183,7 @@ def _import_release(p: argparse.ArgumentParser) -> None:
                 )
         print(f"wrote {report['out']}")
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 @command("compare-release", "how a build differs from the release (sizes, countries, questions, values, answers)")
@@ -203,7 +203,57 @@ def _compare_release(p: argparse.ArgumentParser) -> None:
                 release = Path(tmp) / "release"
             print(compare_folders(args.build, release))
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
+
+
+ANALYSES = ("entropy", "importance", "consensus", "semantic", "difficulty")
+
+
+@command("analyze", "the paper's analyses: entropy, importance, consensus, semantic, difficulty")
+def _analyze(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=ANALYSES)
+    p.add_argument("--out", required=True, help="folder for the CSV, PNG and markdown summary")
+    p.add_argument("--wvs", help="WVS file (entropy, importance, consensus)")
+    p.add_argument("--country", default="USA", help="entropy: ISO3 country (default USA)")
+    p.add_argument("--seed", type=int, default=0, help="importance: random forest seed")
+    p.add_argument("--trees", type=int, default=100, help="importance: trees per forest")
+    p.add_argument(
+        "--min-support",
+        type=lambda t: tuple(int(x) for x in csv_list(t)),
+        default=(1, 2, 3, 5),
+        help="consensus: comma-separated values (default 1,2,3,5)",
+    )
+    p.add_argument("--embedder", help="semantic: local HF model or sentence-transformers folder")
+    p.add_argument("--dataset", default=None, help="semantic: take the question wording from this dataset")
+    p.add_argument("--run", help="difficulty: run folder; semantic: the trained model's cross_value run")
+    p.add_argument("--base-run", help="semantic: the base model's cross_value run (accuracy gains = run - base)")
+
+    def run(args: argparse.Namespace) -> None:
+        from . import analysis
+
+        need = {
+            "entropy": ["wvs"],
+            "importance": ["wvs"],
+            "consensus": ["wvs"],
+            "semantic": ["embedder"],
+            "difficulty": ["run"],
+        }[args.kind]
+        missing = [f"--{n.replace('_', '-')}" for n in need if getattr(args, n) is None]
+        if missing:
+            raise DvmapError(f"analyze {args.kind} needs {', '.join(missing)}")
+        if args.kind == "entropy":
+            analysis.analyze_entropy(args.wvs, args.country, args.out)
+        elif args.kind == "importance":
+            analysis.analyze_importance(args.wvs, args.out, args.seed, args.trees)
+        elif args.kind == "consensus":
+            analysis.analyze_consensus(args.wvs, args.out, args.min_support)
+        elif args.kind == "semantic":
+            analysis.analyze_semantic(args.embedder, args.out, args.run, args.base_run, args.dataset)
+        else:
+            analysis.analyze_difficulty(args.run, args.out)
+        print((Path(args.out) / f"{args.kind}.md").read_text())
+
+    p.set_defaults(handler=run)
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -262,7 +312,7 @@ def _eval(p: argparse.ArgumentParser) -> None:
         print(paper_table([args.out]))
         print(f"report: {args.out}/report.md")
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 @command("robustness", "flip one attribute (income Low <-> High by default) and report the value flip rate")
@@ -293,7 +343,7 @@ def _robustness(p: argparse.ArgumentParser) -> None:
         print((Path(args.out) / "robustness.md").read_text())
         print(f"overall flip rate: {result['overall']['flip_rate']}")
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 @command("compare", "the paper-style table (model, Acc, LC, WD) of several run folders, as markdown")
@@ -305,7 +355,7 @@ def _compare(p: argparse.ArgumentParser) -> None:
 
         print(paper_table(args.runs))
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 @command("push-metrics", "publish the evaluate modules as Hub Spaces <namespace>/<metric>")
@@ -319,7 +369,7 @@ def _push_metrics(p: argparse.ArgumentParser) -> None:
         for url in push_metrics(args.namespace, private=args.private):
             print(f"pushed {url}")
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 @command("tiny-model", "save a tiny random Qwen3 with a locally trained tokenizer (CPU runs, no download)")
@@ -336,7 +386,7 @@ def _tiny_model(p: argparse.ArgumentParser) -> None:
         check_output_dir(args.out, force=False)
         print(f"wrote {build_tiny_model(args.out, args.hidden_size, args.layers, args.seed)}")
 
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -350,7 +400,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)  # option types may raise DvmapError too
-        args.run(args)
+        args.handler(args)
     except DvmapError as exc:
         print(f"dvmap: error: {exc}", file=sys.stderr)
         return 2
