@@ -212,7 +212,13 @@ def embed_texts(texts: list[str], embedder: str | Path) -> np.ndarray:
     if not embedder.is_dir():
         raise DvmapError(f"--embedder {embedder}: not a local model folder")
     if (embedder / "modules.json").is_file():
-        from sentence_transformers import SentenceTransformer
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise DvmapError(
+                f"--embedder {embedder} is a sentence-transformers folder: "
+                "pip install sentence-transformers (or pass a plain HF model folder)"
+            ) from exc
 
         return np.asarray(SentenceTransformer(str(embedder)).encode(texts))
     import torch
