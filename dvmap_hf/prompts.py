@@ -11,6 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -97,7 +98,8 @@ def render_prompt(
 
 
 def render_prompt_texts(frame: pd.DataFrame, style: str = "structured_cot") -> pa.Array:
-    """The user message of every row of a frame with the attribute, `question` and `options` columns.
+    """The user message of every row of a frame with `profile_id`, `question_id`, the attribute,
+    `question` and `options` columns.
 
     The persona is rendered once per distinct profile and the input block once per distinct question,
     then joined: 80,000 rows cost about as much as 5,000 profiles.
@@ -105,16 +107,16 @@ def render_prompt_texts(frame: pd.DataFrame, style: str = "structured_cot") -> p
     template = _template(style)
     persona_end = template.index("Task Description:")
     persona, rest = template[:persona_end], template[persona_end:]
-    profiles, profile_index = _distinct(frame, list(ATTRIBUTE_NAMES))
-    questions, question_index = _distinct(
-        frame.assign(options=frame["options"].map(", ".join)), ["question", "options"]
-    )
+    profiles, profile_index = _distinct(frame, "profile_id", list(ATTRIBUTE_NAMES))
+    questions, question_index = _distinct(frame, "question_id", ["question", "options"])
+    questions["options"] = questions["options"].map(", ".join)
     persona_texts = _fill_columns(persona, {n: pa.array(profiles[n].astype(str), pa.string()) for n in profiles})
     rest_texts = _fill_columns(rest, {n: pa.array(questions[n].astype(str), pa.string()) for n in questions})
     return pc.binary_join_element_wise(persona_texts.take(profile_index), rest_texts.take(question_index), "")
 
 
-def _distinct(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, pa.Array]:
-    """Distinct rows of `columns` (first-appearance order) and each row's index among them."""
-    codes = frame.groupby(columns, sort=False, observed=True).ngroup().to_numpy()
-    return frame[columns].drop_duplicates().reset_index(drop=True), pa.array(codes)
+def _distinct(frame: pd.DataFrame, key: str, columns: list[str]) -> tuple[pd.DataFrame, pa.Array]:
+    """The `columns` of each distinct `key` (first-appearance order) and each row's index among them."""
+    codes, _ = pd.factorize(frame[key])
+    first = np.unique(codes, return_index=True)[1]
+    return frame.iloc[first][columns].reset_index(drop=True), pa.array(codes)
