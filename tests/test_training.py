@@ -246,3 +246,26 @@ def test_peft_trains_only_adapter_weights(workdir, cold_started):
     assert not (workdir / "runs/tiny-lora/model.safetensors").exists()
     lora_b = [p for n, p in trainer.model.named_parameters() if "lora_B" in n]
     assert any(torch.count_nonzero(p) > 0 for p in lora_b)  # B starts at zero: non-zero means it trained
+    # an adapter-only checkpoint is what `dvmap eval --model runs/tiny-lora` loads (base + adapter)
+    run = workdir / "runs/eval-lora"
+    assert (
+        dvmap(
+            [
+                "eval",
+                "--model",
+                str(workdir / "runs/tiny-lora"),
+                "--dataset",
+                str(workdir / "dvmap"),
+                "--config",
+                "cross_value",
+                "--limit",
+                "3",
+                "--max-new-tokens",
+                "6",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    assert len((run / "predictions.jsonl").read_text().splitlines()) == 3
