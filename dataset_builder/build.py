@@ -243,7 +243,11 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     return BuiltDataset(tables, stats, shortfalls)
 
 
-def build(config: BuildConfig) -> BuiltDataset:
+def read_source(config: BuildConfig) -> WVSData:
+    """The WVS file of a build: only the questions and the UK unit it asks for."""
     questions = list(config.training_questions + config.cross_value_questions)
-    data = read_wvs(config.wvs, questions, merge_units=config.uk == "merge")
-    return assemble(data, config)
+    return read_wvs(config.wvs, questions, merge_units=config.uk == "merge")
+
+
+def build(config: BuildConfig) -> BuiltDataset:
+    return assemble(read_source(config), config)

@@ -6,16 +6,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dvmap_hf.dataset_folder import write_dataset_folder
-from dvmap_hf.wvs import file_sha256, read_wvs
+from dvmap_hf.wvs import file_sha256
 
-from .build import PAPER_SIZES, SPLITS, BuildConfig, assemble
+from .build import PAPER_SIZES, SPLITS, BuildConfig, assemble, read_source
 from .card import card_body, card_metadata
 
 
 def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> dict:
     """Build every config from `config.wvs` into the dataset folder `out`; return the build report."""
-    questions = list(config.training_questions + config.cross_value_questions)
-    data = read_wvs(config.wvs, questions, merge_units=config.uk == "merge")
+    data = read_source(config)
     with ThreadPoolExecutor(1) as pool:  # hash the source on the other core while the rows are assembled
         sha256 = pool.submit(file_sha256, data.path)
         built = assemble(data, config)

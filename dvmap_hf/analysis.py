@@ -23,8 +23,9 @@ from .codebook import ATTRIBUTE_NAMES, CROSS_VALUE_QUESTIONS, QUESTIONS, TRAININ
 from .consensus import answer_matrix, consensus_stats, pair_table
 from .errors import DvmapError
 from .io import atomic_file
+from .metrics import entropy
 from .profiles import profile_frame
-from .wvs import read_wvs
+from .wvs import WVSData, read_wvs
 
 
 def _plt():
@@ -49,20 +50,15 @@ def _write(out: Path, name: str, frame: pd.DataFrame, summary: str) -> None:
         tmp.write_text(summary.strip() + "\n")
 
 
-def entropy_of(counts: np.ndarray) -> float:
-    share = counts[counts > 0] / counts.sum()
-    return float(-(share * np.log(share)).sum())
-
-
-def _answers(wvs: str | Path) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+def _answers(wvs: str | Path) -> tuple[WVSData, np.ndarray]:
     data = read_wvs(wvs)
-    questions = list(QUESTIONS.values())
-    return data.codes, answer_matrix(data, questions), profile_frame(data)
+    return data, answer_matrix(data, list(QUESTIONS.values()))
 
 
 def analyze_entropy(wvs: str | Path, country: str, out: str | Path) -> pd.DataFrame:
     out = Path(out)
-    codes, answers, _ = _answers(wvs)
+    data, answers = _answers(wvs)
+    codes = data.codes
     if country not in set(codes["country"]):
         raise DvmapError(f"{wvs}: --country {country} is not in the file")
     mine = answers[(codes["country"] == country).to_numpy()]
@@ -75,7 +71,7 @@ def analyze_entropy(wvs: str | Path, country: str, out: str | Path) -> pd.DataFr
                 {
                     "question_id": question.id,
                     "respondents": len(valid),
-                    "entropy": entropy_of(counts),
+                    "entropy": entropy(counts),
                     "max_entropy": float(np.log(len(question.options))),
                     "counts": counts.tolist(),
                 }
@@ -115,7 +111,8 @@ def analyze_importance(wvs: str | Path, out: str | Path, seed: int = 0, trees: i
     from sklearn.preprocessing import OneHotEncoder
 
     out = Path(out)
-    _, answers, profiles = _answers(wvs)
+    data, answers = _answers(wvs)
+    profiles = profile_frame(data)
     encoder = OneHotEncoder(handle_unknown="ignore")
     features = encoder.fit_transform(profiles[list(ATTRIBUTE_NAMES)].astype(str))
     owner = np.repeat(np.arange(len(ATTRIBUTE_NAMES)), [len(c) for c in encoder.categories_])

@@ -151,8 +151,7 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
         sink=lambda fresh: _append(out / PREDICTIONS, fresh),
         desc=f"eval {spec.config}",
     )
-    frame = split.to_pandas().drop(columns=["prompt"])
-    frame["parsed"] = [record["parsed"] for record in records]
+    frame = _with_predictions(split, {record["id"]: record for record in records})
     metrics = score(frame)
     metrics["run"] = {
         **spec.identity(),
@@ -169,8 +168,12 @@ def evaluated_frame(out: str | Path) -> pd.DataFrame:
     out = Path(out)
     spec = json.loads((out / RUN_INFO).read_text())
     split = load_split(spec["dataset"], spec["config"], spec["split"])
+    return _with_predictions(split, read_predictions(out / PREDICTIONS))
+
+
+def _with_predictions(split, predictions: dict[str, dict]) -> pd.DataFrame:
+    """The split's rows that have a prediction, with the parsed option beside them (prompts dropped)."""
     frame = split.to_pandas().drop(columns=["prompt"])
-    predictions = read_predictions(out / PREDICTIONS)
     frame = frame[frame["id"].isin(predictions)].reset_index(drop=True)
     frame["parsed"] = [predictions[i]["parsed"] for i in frame["id"]]
     return frame

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .dataset_folder import read_manifest
 from .errors import DvmapError
+from .io import checkout_folder
 
 
 def hub_api():
@@ -48,14 +49,6 @@ def push_dataset_folder(
 METRIC_NAMES = ("likert_consistency", "wasserstein_distance")
 
 
-def metrics_folder() -> Path:
-    """`evaluate_metrics/` of this checkout (the modules are loaded from the repo, not the wheel)."""
-    folder = Path(__file__).resolve().parent.parent / "evaluate_metrics"
-    if not folder.is_dir():
-        raise DvmapError(f"{folder}: not found; run push-metrics from a dvmap-hf checkout")
-    return folder
-
-
 def push_metrics(namespace: str, private: bool = False) -> list[str]:
     """Upload each evaluate module as a Gradio Space named like its script, with the numpy core beside it."""
     api, urls = hub_api(), []
@@ -65,7 +58,7 @@ def push_metrics(namespace: str, private: bool = False) -> list[str]:
         try:
             api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
             api.upload_folder(
-                folder_path=str(metrics_folder() / name),
+                folder_path=str(checkout_folder("evaluate_metrics", name, purpose="push-metrics")),
                 repo_id=repo_id,
                 repo_type="space",
                 commit_message=f"Upload {name} (dvmap-hf)",

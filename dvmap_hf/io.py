@@ -15,6 +15,14 @@ from pathlib import Path
 from .errors import DvmapError
 
 
+def checkout_folder(*parts: str, purpose: str) -> Path:
+    """A folder of the dvmap-hf checkout (recipes, evaluate modules): not shipped in a wheel."""
+    folder = Path(__file__).resolve().parent.parent.joinpath(*parts)
+    if not folder.is_dir():
+        raise DvmapError(f"{folder}: not found; {purpose} needs a dvmap-hf checkout (pip install -e .)")
+    return folder
+
+
 @contextmanager
 def atomic_file(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target` in one rename."""

@@ -60,6 +60,13 @@ def likert_consistency(predictions, references, num_options) -> float:
     return float(np.where(pred == INVALID, 0.0, score).mean())
 
 
+def entropy(counts) -> float:
+    """Shannon entropy in nats of a distribution given by counts (zero counts ignored)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    share = counts[counts > 0] / counts.sum()
+    return float(-(share * np.log(share)).sum())
+
+
 def invalid_rate(predictions) -> float:
     pred = np.asarray(predictions).reshape(-1)
     return float((pred == INVALID).mean()) if len(pred) else 0.0

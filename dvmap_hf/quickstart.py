@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DvmapError
-from .io import check_output_dir
+from .io import check_output_dir, checkout_folder
 
 REFERENCE = ("random", "majority", "tabular")
 
@@ -29,13 +29,6 @@ class QuickstartSpec:
     force: bool = False
 
 
-def recipes_folder() -> Path:
-    folder = Path(__file__).resolve().parent.parent / "training" / "recipes"
-    if not folder.is_dir():
-        raise DvmapError(f"{folder}: not found; run the quickstart from a dvmap-hf checkout (pip install -e .)")
-    return folder
-
-
 def _step(number: int, text: str) -> float:
     print(f"\n[{number}/7] {text}", flush=True)
     return time.perf_counter()
@@ -45,7 +38,8 @@ def _train(out: Path, spec: QuickstartSpec) -> Path:
     from .tiny import build_tiny_model
     from .training import grpo_main, parse_grpo, parse_sft, sft_main
 
-    recipes, runs, dataset = recipes_folder(), out / "runs", str(out / "dvmap")
+    recipes = checkout_folder("training", "recipes", purpose="the quickstart")
+    runs, dataset = out / "runs", str(out / "dvmap")
     build_tiny_model(runs / "tiny-qwen3", seed=spec.seed)
     _step(5, f"SFT cold start, {spec.sft_steps} steps: teach the <answer> format (training/sft.py)")
     sft_main(

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .errors import DvmapError
 from .io import atomic_file
-from .metrics import accuracy, invalid_rate, likert_consistency, wasserstein_distance
+from .metrics import accuracy, entropy, invalid_rate, likert_consistency, wasserstein_distance
 
 METRICS_FILE = "metrics.json"
 
@@ -38,11 +38,10 @@ def entropy_vs_accuracy(frame: pd.DataFrame) -> dict:
 
     rows = []
     for question_id, part in frame.groupby("question_id", sort=True):
-        share = part["answer_index"].value_counts(normalize=True).to_numpy()
         rows.append(
             {
                 "question_id": str(question_id),
-                "entropy": float(-(share * np.log(share)).sum()),
+                "entropy": entropy(part["answer_index"].value_counts().to_numpy()),
                 "accuracy": float((part["parsed"] == part["answer_index"]).mean()),
             }
         )

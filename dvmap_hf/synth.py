@@ -257,7 +257,6 @@ def value_labels() -> dict[str, dict[int, str]]:
     for attr in ATTRIBUTES:
         if attr.labels is not None and attr.source not in labels:
             labels[attr.source] = {**attr.labels, **MISSING_LABELS}
-    labels["Q279"] = {**ATTRIBUTE_DATA_LABELS["Q279"], **MISSING_LABELS}
     labels["Q284"][-3] = "Not applicable; Never had a job"
     for question in QUESTIONS.values():
         base = SCALE_10_LABELS.get(question.id) or dict(enumerate(question.options, start=1))
