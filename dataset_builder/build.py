@@ -16,10 +16,13 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dvmap_hf.codebook import (
     ATTRIBUTE_NAMES,
@@ -35,7 +38,7 @@ from dvmap_hf.consensus import CONSENSUS_MODES, answer_matrix, consensus_stats, 
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.profiles import profile_frame, profile_id
 from dvmap_hf.prompts import PROMPT_STYLES, render_prompt_texts
-from dvmap_hf.schema import messages_array
+from dvmap_hf.schema import as_arrow, messages_array
 from dvmap_hf.wvs import WVSData, read_wvs
 
 #: Sample sizes of the paper (rows). Corpus split sizes from the released files (dev 7,183, test 7,156).
@@ -94,6 +97,9 @@ class BuildConfig:
         for name in self.required_attributes:
             if name not in ATTRIBUTE_NAMES:
                 raise DvmapError(f"--require: unknown attribute {name!r}; known: {', '.join(ATTRIBUTE_NAMES)}")
+        shared = set(self.training_questions) & set(self.cross_value_questions)
+        if shared:
+            raise DvmapError(f"questions cannot be both training and cross-value: {', '.join(sorted(shared))}")
         overlap = set(self.training_countries) & set(self.cross_countries)
         if overlap:
             raise DvmapError(f"countries cannot be both training and cross-country: {', '.join(sorted(overlap))}")
@@ -120,9 +126,28 @@ class BuildConfig:
 
 @dataclass
 class BuiltDataset:
-    tables: dict[tuple[str, str], pd.DataFrame]  # (config, split) -> rows
+    tables: dict[tuple[str, str], pa.Table]  # (config, split) -> rows of the schema
     stats: dict
     shortfalls: list[str]
+
+
+@dataclass
+class Archetypes:
+    """The distinct profiles of a build, indexed by profile code (0..P-1)."""
+
+    keys: np.ndarray  # stable 64-bit profile key
+    countries: np.ndarray  # ISO3 of the profile's country
+    attributes: pd.DataFrame  # the 11 attribute labels, categorical columns
+
+    @cached_property
+    def country_rank(self) -> np.ndarray:
+        """Alphabetical rank of each profile's ISO3 country (rows are sorted by it)."""
+        return pd.factorize(self.countries, sort=True)[0]
+
+    def labels(self, name: str, codes: np.ndarray) -> pa.Array:
+        """The attribute `name` of profiles `codes` as an arrow string column, taken from its categories."""
+        column = self.attributes[name].array
+        return pa.array(column.categories.to_numpy(dtype=object), pa.string()).take(column.codes[codes])
 
 
 def _stream(seed: int, *names: str) -> np.random.Generator:
@@ -156,48 +181,88 @@ def _sample_profiles(
     pairs: pd.DataFrame,
     countries: tuple[str, ...],
     plan: list[tuple[str, str]],
+    archetypes: Archetypes,
     config: BuildConfig,
     shortfalls: list[str],
 ) -> dict[tuple[str, str], np.ndarray]:
-    """Disjoint profile draws per country for the (config, split)s of `plan`, in plan order."""
+    """Disjoint profile draws (profile codes) per country for the (config, split)s of `plan`, in plan order."""
     chosen: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in plan}
-    by_country = pairs.drop_duplicates("profile_key")[["country_alpha", "profile_key"]]
+    codes = np.unique(pairs["profile"].to_numpy())
+    codes = codes[np.argsort(archetypes.keys[codes])]  # by stable key: independent of file order
+    country_of = archetypes.countries[codes]
     for country in countries:
-        keys = np.sort(by_country.loc[by_country["country_alpha"] == country, "profile_key"].to_numpy())
-        keys = _stream(config.seed, "+".join(f"{c}/{s}" for c, s in plan), country).permutation(keys)
+        mine = _stream(config.seed, "+".join(f"{c}/{s}" for c, s in plan), country).permutation(
+            codes[country_of == country]
+        )
         start = 0
         for key in plan:
             wanted = config.profiles_per_country[key]
-            taken = keys[start : start + wanted]
+            taken = mine[start : start + wanted]
             if len(taken) < wanted:
                 shortfalls.append(f"{key[0]}/{key[1]} {country}: {len(taken)} of {wanted} profiles available")
             chosen[key].append(taken)
             start += len(taken)
-    return {key: np.concatenate(parts) if parts else np.empty(0, np.uint64) for key, parts in chosen.items()}
+    return {key: np.concatenate(parts) if parts else np.empty(0, np.int64) for key, parts in chosen.items()}
+
+
+def _question_columns(questions: list[Question]) -> dict[str, pa.Array]:
+    """Arrow columns of the questions, indexed like `questions`."""
+    return {
+        "question_id": pa.array([q.id for q in questions], pa.string()),
+        "question": pa.array([q.text for q in questions], pa.string()),
+        "category": pa.array([q.category for q in questions], pa.string()),
+        "options": pa.array([list(q.options) for q in questions], pa.list_(pa.string())),
+        "options_text": pa.array([", ".join(q.options) for q in questions], pa.string()),
+    }
+
+
+def _share_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each row, the share of rows of its group having its value (groups, values: small ints)."""
+    _, in_group, group_size = np.unique(groups, return_inverse=True, return_counts=True)
+    _, in_pair, pair_size = np.unique(
+        groups * (values.max(initial=0) + 1) + values, return_inverse=True, return_counts=True
+    )
+    return pair_size[in_pair] / group_size[in_group]
 
 
 def _rows(
-    pairs: pd.DataFrame, keys: np.ndarray, attributes: pd.DataFrame, questions: list[Question], style: str
-) -> pd.DataFrame:
-    """Rows of the dataset schema for the chosen profiles; sorted so that equal inputs give equal files."""
-    order = {q.id: i for i, q in enumerate(questions)}
-    rows = pairs[pairs["profile_key"].isin(keys) & pairs["question_id"].isin(order)].copy()
-    rows = rows.merge(attributes, on="profile_key", how="left")
-    rows["profile_id"] = profile_id(rows["profile_key"])
-    rows["_order"] = rows["question_id"].map(order)
-    rows = rows.sort_values(["country_alpha", "profile_id", "_order"], kind="stable").reset_index(drop=True)
-    meta = {q.id: q for q in questions}
-    rows["question"] = rows["question_id"].map({k: q.text for k, q in meta.items()})
-    rows["category"] = rows["question_id"].map({k: q.category for k, q in meta.items()})
-    rows["options"] = rows["question_id"].map({k: list(q.options) for k, q in meta.items()})
-    rows["num_options"] = rows["options"].str.len().astype(np.int32)
-    rows["answer"] = [opts[i] for opts, i in zip(rows["options"], rows["answer_index"])]
-    counts = rows.groupby(["country_alpha", "question_id", "answer_index"])["profile_key"].transform("size")
-    totals = rows.groupby(["country_alpha", "question_id"])["profile_key"].transform("size")
-    rows["frequency"] = counts / totals
-    rows["id"] = rows["profile_id"] + "-" + rows["question_id"]
-    rows["prompt"] = pd.arrays.ArrowExtensionArray(messages_array(render_prompt_texts(rows, style)))
-    return rows
+    pairs: pd.DataFrame, chosen: np.ndarray, archetypes: Archetypes, questions: dict[str, pa.Array], style: str
+) -> pa.Table:
+    """Rows of the dataset schema for the chosen profiles, sorted by country, profile id and question
+    order, so that equal inputs give equal files. Built column by column in arrow: no object per row."""
+    rows = pairs[np.isin(pairs["profile"].to_numpy(), chosen)]
+    profile, question = rows["profile"].to_numpy(), rows["question"].to_numpy()
+    country_rank = archetypes.country_rank[profile]
+    order = np.lexsort((question, archetypes.keys[profile], country_rank))
+    profile, question, country_rank = profile[order], question[order], country_rank[order]
+    answer = rows["answer_index"].to_numpy()[order].astype(np.int32)
+    distinct, profile_index = np.unique(profile, return_inverse=True)
+    profile_ids = pa.array(profile_id(archetypes.keys[distinct]), pa.string()).take(profile_index)
+    persona = {name: archetypes.labels(name, distinct) for name in ATTRIBUTE_NAMES}
+    options = questions["options"]
+    option_offsets = options.offsets.to_numpy()[:-1]
+    columns = {name: values.take(profile_index) for name, values in persona.items()}
+    columns |= {name: questions[name].take(question) for name in ("question_id", "question", "category", "options")}
+    columns |= {
+        "id": pc.binary_join_element_wise(profile_ids, columns["question_id"], "-"),
+        "profile_id": profile_ids,
+        "answer": options.values.take(option_offsets[question] + answer),
+        "answer_index": pa.array(answer),
+        "num_options": pa.array(np.diff(options.offsets.to_numpy())[question].astype(np.int32)),
+        "support": pa.array(rows["support"].to_numpy()[order]),
+        "entropy": pa.array(rows["entropy"].to_numpy()[order]),
+        "frequency": pa.array(_share_within(country_rank * len(options) + question, answer)),
+        "prompt": messages_array(
+            render_prompt_texts(
+                persona,
+                profile_index,
+                {"question": questions["question"], "options": questions["options_text"]},
+                question,
+                style,
+            )
+        ),
+    }
+    return as_arrow(columns)
 
 
 def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
@@ -207,34 +272,27 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     questions = [QUESTIONS[q] for q in config.training_questions + config.cross_value_questions]
     codes, keys = pd.factorize(profiles["profile_key"])
     table = pair_table(codes, answer_matrix(data, questions))
-    kept = table.kept(config.consensus, config.min_support)
-    first = np.unique(codes, return_index=True)[1]
-    attributes = profiles.iloc[first][list(ATTRIBUTE_NAMES) + ["profile_key"]]  # categorical: cheap to join
-    attributes["country_alpha"] = data.codes["country"].to_numpy()[first]
-    pairs = pd.DataFrame(
-        {
-            "profile_key": keys.to_numpy()[kept["profile"].to_numpy()],
-            "question_id": np.asarray([q.id for q in questions])[kept["question"].to_numpy()],
-            "answer_index": kept["answer_index"].to_numpy().astype(np.int32),
-            "support": kept["support"].to_numpy(),
-            "entropy": kept["entropy"].to_numpy(),
-        }
-    ).merge(attributes[["profile_key", "country_alpha"]], on="profile_key")
-    attributes = attributes.drop(columns="country_alpha")
-    training = pairs[pairs["question_id"].isin(config.training_questions)]
-    cross_value = pairs[pairs["question_id"].isin(config.cross_value_questions)]
+    first = np.unique(codes, return_index=True)[1]  # a respondent of each profile
+    archetypes = Archetypes(
+        keys=keys.to_numpy(),
+        countries=data.codes["country"].to_numpy()[first],
+        attributes=profiles.iloc[first][list(ATTRIBUTE_NAMES)].reset_index(drop=True),
+    )
+    pairs = table.kept(config.consensus, config.min_support)
+    is_training = (pairs["question"] < len(config.training_questions)).to_numpy()
+    training, cross_value = pairs[is_training], pairs[~is_training]
     shortfalls: list[str] = []
     corpus_plan = [("corpus", "validation"), ("corpus", "test"), ("cross_demographic", "test"), ("corpus", "train")]
-    chosen = _sample_profiles(training, config.training_countries, corpus_plan, config, shortfalls)
-    chosen |= _sample_profiles(training, config.cross_countries, [("cross_country", "test")], config, shortfalls)
-    chosen |= _sample_profiles(cross_value, config.training_countries, [("cross_value", "test")], config, shortfalls)
-    training_q = [QUESTIONS[q] for q in config.training_questions]
-    cross_q = [QUESTIONS[q] for q in config.cross_value_questions]
+    draw = partial(_sample_profiles, archetypes=archetypes, config=config, shortfalls=shortfalls)
+    chosen = draw(training, config.training_countries, corpus_plan)
+    chosen |= draw(training, config.cross_countries, [("cross_country", "test")])
+    chosen |= draw(cross_value, config.training_countries, [("cross_value", "test")])
+    question_columns = _question_columns(questions)
     tables = {}
     for key in SPLITS:
-        source, qs = (cross_value, cross_q) if key[0] == "cross_value" else (training, training_q)
-        tables[key] = _rows(source, chosen[key], attributes, qs, config.prompt_style)
-        if tables[key].empty:
+        source = cross_value if key[0] == "cross_value" else training
+        tables[key] = _rows(source, chosen[key], archetypes, question_columns, config.prompt_style)
+        if tables[key].num_rows == 0:
             raise DvmapError(
                 f"{data.path}: no rows left for {key[0]}/{key[1]} after filtering "
                 f"(consensus={config.consensus}, min_support={config.min_support})"

@@ -13,23 +13,20 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from .errors import DvmapError
 from .io import atomic_dir
-from .schema import COLUMNS, CONFIG_SPLITS, FEATURES
+from .schema import CONFIG_SPLITS, FEATURES, as_arrow
 
 MANIFEST = "dvmap_manifest.json"
 
 
-def _write_parquet(frame: pd.DataFrame, folder: Path, split: str) -> str:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+def _write_parquet(table: pa.Table, folder: Path, split: str) -> str:
     tmp = folder / f".{split}.parquet.tmp"
-    schema = FEATURES.arrow_schema  # carries the `datasets` features in its metadata
-    table = pa.Table.from_pandas(frame[COLUMNS], schema=schema, preserve_index=False)
-    pq.write_table(table.replace_schema_metadata(schema.metadata), tmp)
+    pq.write_table(table, tmp)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:12]
     name = f"{split}-{digest}.parquet"
     os.replace(tmp, folder / name)
@@ -68,7 +65,7 @@ def _card_yaml(files: dict[tuple[str, str], str], sizes: dict[tuple[str, str], i
 
 def write_dataset_folder(
     out: str | Path,
-    tables: dict[tuple[str, str], pd.DataFrame],
+    tables: dict[tuple[str, str], pa.Table | pd.DataFrame],
     card_body: str,
     card_metadata: dict,
     manifest: dict,
@@ -80,11 +77,12 @@ def write_dataset_folder(
             raise DvmapError(f"unknown config/split {config}/{split}")
     with atomic_dir(out, force) as tmp:
         files, sizes = {}, {}
-        for (config, split), frame in tables.items():
+        for (config, split), rows in tables.items():
+            table = as_arrow(rows)
             folder = tmp / "data" / config
             folder.mkdir(parents=True, exist_ok=True)
-            files[config, split] = f"data/{config}/{_write_parquet(frame, folder, split)}"
-            sizes[config, split] = len(frame)
+            files[config, split] = f"data/{config}/{_write_parquet(table, folder, split)}"
+            sizes[config, split] = table.num_rows
         front = _card_yaml(files, sizes, card_metadata)
         (tmp / "README.md").write_text(f"---\n{front}---\n\n{card_body.strip()}\n", encoding="utf-8")
         manifest = {

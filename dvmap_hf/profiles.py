@@ -99,12 +99,19 @@ def profile_frame(data: WVSData) -> pd.DataFrame:
 
 
 def profile_keys(frame: pd.DataFrame) -> np.ndarray:
-    """Stable 64-bit hash of each row's 11 attribute strings (the same for a build and an import)."""
-    return pd.util.hash_pandas_object(frame[list(ATTRIBUTE_NAMES)].astype(str), index=False).to_numpy()
+    """Stable 64-bit hash of each row's 11 attribute strings (the same for a build and an import).
+
+    Categorical columns hash like the strings they hold, at the cost of hashing their categories.
+    """
+    return pd.util.hash_pandas_object(frame[list(ATTRIBUTE_NAMES)], index=False).to_numpy()
+
+
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
 
 
 def profile_id(keys: np.ndarray | pd.Series) -> np.ndarray:
-    """The printable form of profile keys (16 hex digits)."""
-    keys = pd.Series(np.asarray(keys, dtype=np.uint64))
-    uniques, inverse = np.unique(keys.to_numpy(), return_inverse=True)
-    return np.asarray([f"{key:016x}" for key in uniques.tolist()], dtype=object)[inverse]
+    """The printable form of profile keys: 16 lower-case hex digits, so ids sort as their keys do."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    digits = _HEX_DIGITS[(keys[:, None] >> _NIBBLE_SHIFTS) & np.uint64(15)]
+    return digits.view("S16").ravel().astype(str)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import pandas as pd
 import pyarrow as pa
 from datasets import Features, List, Value
 
@@ -28,6 +31,7 @@ FEATURES = Features(
     }
 )
 COLUMNS = list(FEATURES)
+ARROW_SCHEMA = FEATURES.arrow_schema  # carries the `datasets` features in its metadata
 
 #: Config name -> its splits, in the order the card lists them. `corpus` is the default config.
 CONFIG_SPLITS = {
@@ -46,3 +50,17 @@ def messages_array(texts: pa.Array) -> pa.ListArray:
     structs = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
     offsets = pa.array(range(len(contents) + 1), pa.int32())
     return pa.ListArray.from_arrays(offsets, structs)
+
+
+def as_arrow(rows: pa.Table | pd.DataFrame | Mapping[str, pa.Array]) -> pa.Table:
+    """Rows of the schema (a table, a frame, or arrow columns by name) as an arrow table with the schema's
+    types, column order and `datasets` metadata: what every dataset folder's parquet files hold."""
+    if isinstance(rows, pa.Table):
+        return rows.select(COLUMNS).cast(ARROW_SCHEMA)
+    if isinstance(rows, pd.DataFrame):
+        table = pa.Table.from_pandas(rows[COLUMNS], schema=ARROW_SCHEMA, preserve_index=False)
+        return table.replace_schema_metadata(ARROW_SCHEMA.metadata)
+    missing = [name for name in COLUMNS if name not in rows]
+    if missing:
+        raise ValueError(f"rows lack the schema's columns {missing}")
+    return pa.Table.from_arrays([rows[f.name].cast(f.type) for f in ARROW_SCHEMA], schema=ARROW_SCHEMA)

@@ -10,6 +10,7 @@ from dataset_builder.build import DEFAULT_PROFILES_PER_COUNTRY
 from dvmap_hf.cli import main
 from dvmap_hf.codebook import ATTRIBUTE_NAMES, CROSS_COUNTRIES, QUESTIONS, TRAINING_COUNTRIES, country_name
 from dvmap_hf.consensus import answer_matrix
+from dvmap_hf.errors import DvmapError
 from dvmap_hf.profiles import profile_frame, profile_id
 from dvmap_hf.schema import CONFIG_SPLITS, FEATURES
 from dvmap_hf.wvs import read_wvs
@@ -193,3 +194,8 @@ def test_attribute_columns_hold_release_strings(built):
     assert "Not Answered" not in set(frame.life_stage)
     assert set(frame.has_children) <= {"has at least one child", "has no children", "Not Answered"}
     assert all(frame[name].notna().all() for name in ATTRIBUTE_NAMES)
+
+
+def test_a_question_cannot_be_both_training_and_cross_value(wvs_csv):
+    with pytest.raises(DvmapError, match="both training and cross-value: Q1"):
+        small_config(wvs_csv, cross_value_questions=("Q1", "Q8"))

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvmap_hf.codebook import NOT_ANSWERED, QUESTIONS
+from dvmap_hf.codebook import ATTRIBUTE_NAMES, NOT_ANSWERED, QUESTIONS
 from dvmap_hf.consensus import pair_table
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.profiles import profile_frame
+from dvmap_hf.profiles import profile_frame, profile_id, profile_keys
 from dvmap_hf.wvs import WVSData
 
 
@@ -123,6 +123,20 @@ def test_profile_key_depends_only_on_the_attributes():
     reversed_frame = profile_frame(_data(Q262=[70, 20, 40, 20], Q288=[9, 2, 5, 2]))
     assert frame["profile_key"][0] == frame["profile_key"][2] != frame["profile_key"][1]
     assert sorted(frame["profile_key"]) == sorted(reversed_frame["profile_key"])
+
+
+def test_profile_keys_hash_the_strings_whether_categorical_or_not():
+    frame = profile_frame(_data(Q262=[20, 40, 20, 70], Q288=[2, 5, 2, 9], Q275=[-1, 3, 3, 8]))
+    as_strings = frame[list(ATTRIBUTE_NAMES)].astype(str)
+    assert frame[list(ATTRIBUTE_NAMES)].dtypes.eq("category").all()
+    np.testing.assert_array_equal(profile_keys(as_strings), frame["profile_key"].to_numpy())
+
+
+def test_profile_ids_are_zero_padded_hex_that_sort_like_the_keys():
+    keys = np.array([0, 1, 0xABC, 2**63, 2**64 - 1], dtype=np.uint64)
+    ids = profile_id(keys)
+    assert ids.tolist() == [f"{int(k):016x}" for k in keys]
+    assert sorted(ids.tolist()) == ids.tolist() and len(profile_id(keys[:0])) == 0
 
 
 def test_pair_table_by_hand():
