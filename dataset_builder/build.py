@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -126,7 +127,11 @@ class BuildConfig:
 
 @dataclass
 class BuiltDataset:
-    tables: dict[tuple[str, str], pa.Table]  # (config, split) -> rows of the schema
+    """A build, planned: sizes and statistics are known; the rows are rendered as `tables` is iterated
+    (once, in SPLITS order), so a writer can store each split while the next one is rendered."""
+
+    tables: Iterator[tuple[tuple[str, str], pa.Table]]  # ((config, split), rows of the schema)
+    sizes: dict[tuple[str, str], int]
     stats: dict
     shortfalls: list[str]
 
@@ -225,12 +230,10 @@ def _share_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     return pair_size[in_pair] / group_size[in_group]
 
 
-def _rows(
-    pairs: pd.DataFrame, chosen: np.ndarray, archetypes: Archetypes, questions: dict[str, pa.Array], style: str
-) -> pa.Table:
-    """Rows of the dataset schema for the chosen profiles, sorted by country, profile id and question
-    order, so that equal inputs give equal files. Built column by column in arrow: no object per row."""
-    rows = pairs[np.isin(pairs["profile"].to_numpy(), chosen)]
+def _rows(rows: pd.DataFrame, archetypes: Archetypes, questions: dict[str, pa.Array], style: str) -> pa.Table:
+    """The kept (profile, question) pairs of one split as rows of the dataset schema, sorted by country,
+    profile id and question order, so that equal inputs give equal files. Built column by column in
+    arrow: no object per row."""
     profile, question = rows["profile"].to_numpy(), rows["question"].to_numpy()
     country_rank = archetypes.country_rank[profile]
     order = np.lexsort((question, archetypes.keys[profile], country_rank))
@@ -287,18 +290,19 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     chosen = draw(training, config.training_countries, corpus_plan)
     chosen |= draw(training, config.cross_countries, [("cross_country", "test")])
     chosen |= draw(cross_value, config.training_countries, [("cross_value", "test")])
-    question_columns = _question_columns(questions)
-    tables = {}
+    selected = {}
     for key in SPLITS:
         source = cross_value if key[0] == "cross_value" else training
-        tables[key] = _rows(source, chosen[key], archetypes, question_columns, config.prompt_style)
-        if tables[key].num_rows == 0:
+        selected[key] = source[np.isin(source["profile"].to_numpy(), chosen[key])]
+        if selected[key].empty:
             raise DvmapError(
                 f"{data.path}: no rows left for {key[0]}/{key[1]} after filtering "
                 f"(consensus={config.consensus}, min_support={config.min_support})"
             )
-    stats = consensus_stats(codes, table, config.consensus, config.min_support)
-    return BuiltDataset(tables, stats, shortfalls)
+    question_columns = _question_columns(questions)
+    tables = ((key, _rows(rows, archetypes, question_columns, config.prompt_style)) for key, rows in selected.items())
+    sizes = {key: len(rows) for key, rows in selected.items()}
+    return BuiltDataset(tables, sizes, consensus_stats(codes, table, config.consensus, config.min_support), shortfalls)
 
 
 def read_source(config: BuildConfig) -> WVSData:

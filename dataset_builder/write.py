@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dvmap_hf.dataset_folder import write_dataset_folder
-from dvmap_hf.wvs import file_sha256
+from dvmap_hf.digest import file_sha256_beside
 
 from .build import PAPER_SIZES, SPLITS, BuildConfig, assemble, read_source
 from .card import card_body, card_metadata
@@ -14,14 +13,14 @@ from .card import card_body, card_metadata
 
 def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> dict:
     """Build every config from `config.wvs` into the dataset folder `out`; return the build report."""
-    data = read_source(config)
-    with ThreadPoolExecutor(1) as pool:  # hash the source on the other core while the rows are assembled
-        sha256 = pool.submit(file_sha256, data.path)
+    with file_sha256_beside(config.wvs) as sha256:  # on the other core, while the file is read
+        data = read_source(config)
         built = assemble(data, config)
-    sizes = {key: len(frame) for key, frame in built.tables.items()}
+        digest = sha256()
+    sizes = built.sizes
     source = {
         "file": data.path.name,
-        "sha256": sha256.result(),
+        "sha256": digest,
         "synthetic": data.synthetic,
         "religion_column": data.religion_source,
     }

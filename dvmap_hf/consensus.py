@@ -62,36 +62,32 @@ class PairTable:
 def pair_table(profile: np.ndarray, answers: np.ndarray) -> PairTable:
     """Aggregate respondents' answers per (profile, question).
 
+    One `bincount` over (profile, question, option) cells, then row-wise sums: no sort. Memory is
+    profiles x questions x options counters (~90 MB for the whole WVS file and the kit's 23 questions).
+
     Args:
         profile: (n,) integer profile code per respondent (0..P-1).
         answers: (n, Q) option indices, -1 for missing.
     """
-    n, num_questions = answers.shape
+    num_questions = answers.shape[1]
     width = int(answers.max(initial=0)) + 1
-    respondent, question = np.nonzero(answers >= 0)
-    option = answers[respondent, question].astype(np.int64)
-    triple = (profile[respondent].astype(np.int64) * num_questions + question) * width + option
-    triples, counts = np.unique(triple, return_counts=True)
-    if len(triples) == 0:
-        return PairTable(pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in PAIR_COLUMNS.items()}))
-    pairs = triples // width
-    starts = np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])
-    support = np.add.reduceat(counts, starts)
-    share = counts / np.repeat(support, np.diff(np.r_[starts, len(counts)]))
-    entropy = np.add.reduceat(-share * np.log(share), starts)
-    distinct = np.diff(np.r_[starts, len(counts)])
-    # mode: within each pair the largest count, earliest option on ties
-    order = np.lexsort((triples % width, -counts, pairs))
-    first_of_pair = order[np.flatnonzero(np.r_[True, pairs[order][1:] != pairs[order][:-1]])]
-    pair_ids = pairs[starts]
+    num_pairs = (int(profile.max(initial=-1)) + 1) * num_questions
+    cell = (profile.astype(np.int64)[:, None] * num_questions + np.arange(num_questions)) * width + answers
+    counts = np.bincount(cell[answers >= 0], minlength=num_pairs * width).reshape(num_pairs, width)
+    support = counts.sum(axis=1)
+    pair_ids = np.flatnonzero(support)
+    counts, support = counts[pair_ids], support[pair_ids]
+    share = counts / support[:, None]
+    surprise = np.zeros_like(share)
+    np.log(share, out=surprise, where=counts > 0)
     frame = pd.DataFrame(
         {
             "profile": pair_ids // num_questions,
             "question": pair_ids % num_questions,
-            "answer_index": (triples[first_of_pair] % width).astype(np.int8),
+            "answer_index": counts.argmax(axis=1).astype(np.int8),  # the mode; the earliest option on ties
             "support": support.astype(np.int32),
-            "entropy": np.abs(entropy),  # -0.0 -> 0.0
-            "distinct": distinct.astype(np.int16),
+            "entropy": np.abs((-share * surprise).sum(axis=1)),  # abs: -0.0 -> 0.0
+            "distinct": np.count_nonzero(counts, axis=1).astype(np.int16),
         }
     )
     return PairTable(frame)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +24,7 @@ from .io import atomic_dir
 from .schema import CONFIG_SPLITS, FEATURES, as_arrow
 
 MANIFEST = "dvmap_manifest.json"
+Rows = pa.Table | pd.DataFrame
 
 
 def _write_parquet(table: pa.Table, folder: Path, split: str) -> str:
@@ -65,24 +68,29 @@ def _card_yaml(files: dict[tuple[str, str], str], sizes: dict[tuple[str, str], i
 
 def write_dataset_folder(
     out: str | Path,
-    tables: dict[tuple[str, str], pa.Table | pd.DataFrame],
+    tables: Mapping[tuple[str, str], Rows] | Iterable[tuple[tuple[str, str], Rows]],
     card_body: str,
     card_metadata: dict,
     manifest: dict,
     force: bool = False,
 ) -> Path:
-    """Write `tables` ((config, split) -> rows of the schema) as a loadable dataset folder, atomically."""
-    for config, split in tables:
-        if split not in CONFIG_SPLITS.get(config, ()):
-            raise DvmapError(f"unknown config/split {config}/{split}")
-    with atomic_dir(out, force) as tmp:
-        files, sizes = {}, {}
-        for (config, split), rows in tables.items():
+    """Write `tables` ((config, split) -> rows of the schema) as a loadable dataset folder, atomically.
+
+    Each table is compressed and written on a second thread while the next one is produced, when
+    `tables` is a lazy iterable (a build renders its splits one by one).
+    """
+    items = tables.items() if isinstance(tables, Mapping) else tables
+    with atomic_dir(out, force) as tmp, ThreadPoolExecutor(1) as writer:
+        pending, sizes = {}, {}
+        for (config, split), rows in items:
+            if split not in CONFIG_SPLITS.get(config, ()):
+                raise DvmapError(f"unknown config/split {config}/{split}")
             table = as_arrow(rows)
             folder = tmp / "data" / config
             folder.mkdir(parents=True, exist_ok=True)
-            files[config, split] = f"data/{config}/{_write_parquet(table, folder, split)}"
+            pending[config, split] = writer.submit(_write_parquet, table, folder, split)
             sizes[config, split] = table.num_rows
+        files = {key: f"data/{key[0]}/{name.result()}" for key, name in pending.items()}
         front = _card_yaml(files, sizes, card_metadata)
         (tmp / "README.md").write_text(f"---\n{front}---\n\n{card_body.strip()}\n", encoding="utf-8")
         manifest = {

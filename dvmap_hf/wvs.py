@@ -8,7 +8,6 @@ system-missing cells become -5 ("Missing"). Labels are not applied here: the cod
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,14 +39,6 @@ class WVSData:
     @property
     def countries(self) -> list[str]:
         return sorted(self.codes["country"].unique())
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _format_of(path: Path) -> str:

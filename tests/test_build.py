@@ -137,7 +137,7 @@ def test_prompt_styles(tmp_path, wvs_sav):
 def test_card_and_report(built, wvs_sav):
     folder, report = built
     card = (folder / "README.md").read_text()
-    from dvmap_hf.wvs import file_sha256
+    from dvmap_hf.digest import file_sha256
 
     assert file_sha256(wvs_sav) in card and "SYNTHETIC" in card and "not redistributed" in card
     assert "arXiv:2605.14420" in card and "doi:10.14281/18241.24" in card
@@ -199,3 +199,14 @@ def test_attribute_columns_hold_release_strings(built):
 def test_a_question_cannot_be_both_training_and_cross_value(wvs_csv):
     with pytest.raises(DvmapError, match="both training and cross-value: Q1"):
         small_config(wvs_csv, cross_value_questions=("Q1", "Q8"))
+
+
+def test_the_source_hash_computed_in_a_child_process_is_the_files_sha256(wvs_sav):
+    import hashlib
+
+    from dvmap_hf.digest import file_sha256_beside
+
+    with file_sha256_beside(wvs_sav) as sha256:
+        assert sha256() == hashlib.sha256(wvs_sav.read_bytes()).hexdigest()
+    with file_sha256_beside(wvs_sav):
+        pass  # leaving before asking stops the child cleanly

@@ -1,0 +1,58 @@
+"""sha256 of a source file, for the dataset card.
+
+`file_sha256_beside` hashes in a child process: pyreadstat holds the GIL for a whole read, so a
+hashing thread would wait for it, while a child runs on the other core and costs the build nothing.
+This module imports only the standard library, so the child starts in milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def file_sha256_beside(path: str | Path) -> Iterator[Callable[[], str]]:
+    """Start hashing `path` in a child process; the yielded function waits for its hex digest (and
+    hashes in this process if the child failed). Leaving the block stops a child still running."""
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dvmap_hf.digest", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+
+    def result() -> str:
+        out, _ = child.communicate()
+        digest = out.strip()
+        if child.returncode == 0 and len(digest) == 64:
+            return digest
+        return file_sha256(path)
+
+    try:
+        yield result
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()
+
+
+if __name__ == "__main__":
+    print(file_sha256(sys.argv[1]))
