@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import best_of, line  # noqa: E402
+from common import best_of_interleaved, line  # noqa: E402
 
 from dataset_builder import BuildConfig, build_folder  # noqa: E402
 from dvmap_hf.codebook import COUNTRIES, QUESTIONS  # noqa: E402
@@ -41,9 +41,14 @@ def main(argv=None) -> list[dict]:
     columns, _ = _column_names(wvs, "spss")
     wanted, _ = _needed_columns(wvs, columns, list(QUESTIONS))
     print(f"file: {wvs.name}, {len(columns)} columns, {args.respondents:,} respondents; reading {len(wanted)}")
-    read = best_of(lambda: pyreadstat.read_sav(str(wvs), usecols=list(wanted.values()), user_missing=True), 3)
     config = BuildConfig(wvs=wvs)
-    build = best_of(lambda: build_folder(config, work / "dvmap", force=True), 3)
+    best = best_of_interleaved(
+        {
+            "read": lambda: pyreadstat.read_sav(str(wvs), usecols=list(wanted.values()), user_missing=True),
+            "build": lambda: build_folder(config, work / "dvmap", force=True),
+        }
+    )
+    read, build = best["read"], best["build"]
     rows = [
         line("read needed columns (pyreadstat)", read, "s", "-", True),
         line("whole build", build, "s", "-", True),

@@ -144,6 +144,12 @@ class Archetypes:
     countries: np.ndarray  # ISO3 of the profile's country
     attributes: pd.DataFrame  # the 11 attribute labels, categorical columns
 
+    def mask(self, codes: np.ndarray) -> np.ndarray:
+        """Boolean mask over all profile codes, true at `codes`: set membership without a sort."""
+        mask = np.zeros(len(self.keys), dtype=bool)
+        mask[codes] = True
+        return mask
+
     @cached_property
     def country_rank(self) -> np.ndarray:
         """Alphabetical rank of each profile's ISO3 country (rows are sorted by it)."""
@@ -192,7 +198,7 @@ def _sample_profiles(
 ) -> dict[tuple[str, str], np.ndarray]:
     """Disjoint profile draws (profile codes) per country for the (config, split)s of `plan`, in plan order."""
     chosen: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in plan}
-    codes = np.unique(pairs["profile"].to_numpy())
+    codes = np.flatnonzero(archetypes.mask(pairs["profile"].to_numpy()))
     codes = codes[np.argsort(archetypes.keys[codes])]  # by stable key: independent of file order
     country_of = archetypes.countries[codes]
     for country in countries:
@@ -223,11 +229,8 @@ def _question_columns(questions: list[Question]) -> dict[str, pa.Array]:
 
 def _share_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     """For each row, the share of rows of its group having its value (groups, values: small ints)."""
-    _, in_group, group_size = np.unique(groups, return_inverse=True, return_counts=True)
-    _, in_pair, pair_size = np.unique(
-        groups * (values.max(initial=0) + 1) + values, return_inverse=True, return_counts=True
-    )
-    return pair_size[in_pair] / group_size[in_group]
+    cells = groups * (int(values.max(initial=0)) + 1) + values
+    return np.bincount(cells)[cells] / np.bincount(groups)[groups]
 
 
 def _rows(rows: pd.DataFrame, archetypes: Archetypes, questions: dict[str, pa.Array], style: str) -> pa.Table:
@@ -239,7 +242,8 @@ def _rows(rows: pd.DataFrame, archetypes: Archetypes, questions: dict[str, pa.Ar
     order = np.lexsort((question, archetypes.keys[profile], country_rank))
     profile, question, country_rank = profile[order], question[order], country_rank[order]
     answer = rows["answer_index"].to_numpy()[order].astype(np.int32)
-    distinct, profile_index = np.unique(profile, return_inverse=True)
+    new_profile = np.r_[True, profile[1:] != profile[:-1]]  # rows of a profile are adjacent
+    distinct, profile_index = profile[new_profile], np.cumsum(new_profile) - 1
     profile_ids = pa.array(profile_id(archetypes.keys[distinct]), pa.string()).take(profile_index)
     persona = {name: archetypes.labels(name, distinct) for name in ATTRIBUTE_NAMES}
     options = questions["options"]
@@ -293,7 +297,7 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     selected = {}
     for key in SPLITS:
         source = cross_value if key[0] == "cross_value" else training
-        selected[key] = source[np.isin(source["profile"].to_numpy(), chosen[key])]
+        selected[key] = source[archetypes.mask(chosen[key])[source["profile"].to_numpy()]]
         if selected[key].empty:
             raise DvmapError(
                 f"{data.path}: no rows left for {key[0]}/{key[1]} after filtering "

@@ -62,7 +62,7 @@ class PairTable:
 def pair_table(profile: np.ndarray, answers: np.ndarray) -> PairTable:
     """Aggregate respondents' answers per (profile, question).
 
-    One `bincount` over (profile, question, option) cells, then row-wise sums: no sort. Memory is
+    One `bincount` over (option, profile, question) cells, then sums over options: no sort. Memory is
     profiles x questions x options counters (~90 MB for the whole WVS file and the kit's 23 questions).
 
     Args:
@@ -72,22 +72,28 @@ def pair_table(profile: np.ndarray, answers: np.ndarray) -> PairTable:
     num_questions = answers.shape[1]
     width = int(answers.max(initial=0)) + 1
     num_pairs = (int(profile.max(initial=-1)) + 1) * num_questions
-    cell = (profile.astype(np.int64)[:, None] * num_questions + np.arange(num_questions)) * width + answers
-    counts = np.bincount(cell[answers >= 0], minlength=num_pairs * width).reshape(num_pairs, width)
-    support = counts.sum(axis=1)
-    pair_ids = np.flatnonzero(support)
-    counts, support = counts[pair_ids], support[pair_ids]
-    share = counts / support[:, None]
+    pair = profile.astype(np.int64)[:, None] * num_questions + np.arange(num_questions)
+    valid = answers >= 0
+    counts = np.bincount(answers[valid].astype(np.int64) * num_pairs + pair[valid], minlength=width * num_pairs)
+    counts = counts.reshape(width, num_pairs)  # option-major: every reduction below is over whole rows
+    pair_ids = np.flatnonzero(counts.any(axis=0))
+    counts = counts[:, pair_ids]
+    support = counts.sum(axis=0)
+    share = counts / support
     surprise = np.zeros_like(share)
     np.log(share, out=surprise, where=counts > 0)
+    mode, most = np.zeros(len(pair_ids), dtype=np.int8), counts[0].copy()  # the earliest option on ties
+    for option in range(1, width):
+        better = counts[option] > most
+        mode[better], most[better] = option, counts[option][better]
     frame = pd.DataFrame(
         {
             "profile": pair_ids // num_questions,
             "question": pair_ids % num_questions,
-            "answer_index": counts.argmax(axis=1).astype(np.int8),  # the mode; the earliest option on ties
+            "answer_index": mode,
             "support": support.astype(np.int32),
-            "entropy": np.abs((-share * surprise).sum(axis=1)),  # abs: -0.0 -> 0.0
-            "distinct": np.count_nonzero(counts, axis=1).astype(np.int16),
+            "entropy": np.abs((-share * surprise).sum(axis=0)),  # abs: -0.0 -> 0.0
+            "distinct": np.count_nonzero(counts, axis=0).astype(np.int16),
         }
     )
     return PairTable(frame)

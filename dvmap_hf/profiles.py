@@ -34,7 +34,15 @@ def _bad_code(data: WVSData, column: str, codes: np.ndarray, bad: np.ndarray, wh
     return DvmapError(f"{data.path}: column {column}, row {row + 1}: code {codes[row]} {why}")
 
 
-def _lookup(data: WVSData, attr: Attribute) -> np.ndarray:
+def _categorical(labels: np.ndarray, index: np.ndarray) -> pd.Categorical:
+    """`labels[index]` as a categorical with the sorted labels in use as categories, built from the
+    integer index: no string per respondent."""
+    used, index = np.unique(index, return_inverse=True)
+    categories, label_of_used = np.unique(labels[used].astype(str), return_inverse=True)
+    return pd.Categorical.from_codes(label_of_used[index], categories=categories)
+
+
+def _lookup(data: WVSData, attr: Attribute) -> pd.Categorical:
     """Codebook label per code; the file's own label for a code the codebook lacks; else an error."""
     column, labels = attr.source, attr.labels
     if data.religion_source == attr.fallback_source and attr.fallback_source is not None:
@@ -54,10 +62,10 @@ def _lookup(data: WVSData, attr: Attribute) -> np.ndarray:
             raise _bad_code(
                 data, column, codes, codes == code, "is not in the WVS codebook and the file has no label for it"
             )
-    return np.asarray(mapped, dtype=object)[inverse]
+    return _categorical(np.asarray(mapped, dtype=object), inverse)
 
 
-def _binned(data: WVSData, column: str, bins: tuple[tuple[str, int], ...], upper: int) -> np.ndarray:
+def _binned(data: WVSData, column: str, bins: tuple[tuple[str, int], ...], upper: int) -> pd.Categorical:
     """Label of the half-open bin [lower_i, lower_{i+1}) holding each code; negatives -> Not Answered."""
     codes = data.codes[column].to_numpy()
     lowest = bins[0][1]
@@ -66,12 +74,18 @@ def _binned(data: WVSData, column: str, bins: tuple[tuple[str, int], ...], upper
         raise _bad_code(data, column, codes, bad, f"is outside the codebook range {lowest}-{upper}")
     labels = np.asarray([label for label, _ in bins] + [NOT_ANSWERED], dtype=object)
     index = np.searchsorted([lower for _, lower in bins], codes, side="right") - 1
-    return labels[np.where(codes < 0, len(bins), index)]
+    return _categorical(labels, np.where(codes < 0, len(bins), index))
 
 
-def _has_children(data: WVSData) -> np.ndarray:
+def _has_children(data: WVSData) -> pd.Categorical:
     codes = data.codes["Q274"].to_numpy()
-    return np.select([codes < 0, codes == 0], [NOT_ANSWERED, "has no children"], "has at least one child")
+    labels = np.asarray([NOT_ANSWERED, "has no children", "has at least one child"], dtype=object)
+    return _categorical(labels, np.select([codes < 0, codes == 0], [0, 1], 2))
+
+
+def _country(data: WVSData) -> pd.Categorical:
+    alphas, index = np.unique(data.codes["country"].to_numpy(dtype=str), return_inverse=True)
+    return _categorical(np.asarray([country_name(alpha) for alpha in alphas], dtype=object), index)
 
 
 def profile_frame(data: WVSData) -> pd.DataFrame:
@@ -80,11 +94,10 @@ def profile_frame(data: WVSData) -> pd.DataFrame:
     `profile_key` is a stable 64-bit hash of the 11 strings: the same profile gets the same key in
     every build, whatever file, order or seed, so profile ids can be compared across builds.
     """
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, pd.Categorical] = {}
     for attr in ATTRIBUTES:
         if attr.name == "country":
-            names = {alpha: country_name(alpha) for alpha in data.countries}
-            columns[attr.name] = data.codes["country"].map(names).to_numpy(dtype=object)
+            columns[attr.name] = _country(data)
         elif attr.name == "life_stage":
             columns[attr.name] = _binned(data, "Q262", LIFE_STAGES, MAX_AGE)
         elif attr.name == "income_bracket":
@@ -93,7 +106,7 @@ def profile_frame(data: WVSData) -> pd.DataFrame:
             columns[attr.name] = _has_children(data)
         else:
             columns[attr.name] = _lookup(data, attr)
-    frame = pd.DataFrame({name: pd.Categorical(values) for name, values in columns.items()})
+    frame = pd.DataFrame(columns)
     frame["profile_key"] = profile_keys(frame)
     return frame
 

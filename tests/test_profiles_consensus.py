@@ -150,6 +150,14 @@ def test_pair_table_by_hand():
     assert (2, 0) not in frame.index  # no valid answer -> no pair
 
 
+def test_pair_table_with_many_profiles_and_int8_answers():
+    profile = np.array([0, 40_000, 40_000, 40_000])
+    answers = np.array([[1], [2], [2], [0]], dtype=np.int8)
+    frame = pair_table(profile, answers).frame.set_index("profile")
+    assert frame.loc[40_000, ["answer_index", "support", "distinct"]].tolist() == [2, 3, 2]
+    assert frame.loc[0, "answer_index"] == 1 and len(frame) == 2
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(-1, 3), st.integers(-1, 4)), min_size=1, max_size=80))
 def test_pair_table_matches_a_plain_groupby(rows):
