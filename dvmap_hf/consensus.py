@@ -18,14 +18,6 @@ from .errors import DvmapError
 from .wvs import WVSData
 
 CONSENSUS_MODES = ("strict", "majority")
-PAIR_COLUMNS = {
-    "profile": np.int64,
-    "question": np.int64,
-    "answer_index": np.int8,
-    "support": np.int32,
-    "entropy": np.float64,
-    "distinct": np.int16,
-}
 
 
 def answer_matrix(data: WVSData, questions: list[Question]) -> np.ndarray:
@@ -62,41 +54,52 @@ class PairTable:
 def pair_table(profile: np.ndarray, answers: np.ndarray) -> PairTable:
     """Aggregate respondents' answers per (profile, question).
 
-    One `bincount` over (option, profile, question) cells, then sums over options: no sort. Memory is
-    profiles x questions x options counters (~90 MB for the whole WVS file and the kit's 23 questions).
+    Two `bincount`s, no sort: answers per pair, then per (option, pair). Most pairs are unanimous
+    (often a single respondent); the mode and entropy are computed only for the others.
 
     Args:
         profile: (n,) integer profile code per respondent (0..P-1).
         answers: (n, Q) option indices, -1 for missing.
     """
     num_questions = answers.shape[1]
-    width = int(answers.max(initial=0)) + 1
-    num_pairs = (int(profile.max(initial=-1)) + 1) * num_questions
-    pair = profile.astype(np.int64)[:, None] * num_questions + np.arange(num_questions)
     valid = answers >= 0
-    counts = np.bincount(answers[valid].astype(np.int64) * num_pairs + pair[valid], minlength=width * num_pairs)
-    counts = counts.reshape(width, num_pairs)  # option-major: every reduction below is over whole rows
-    pair_ids = np.flatnonzero(counts.any(axis=0))
-    counts = counts[:, pair_ids]
-    support = counts.sum(axis=0)
-    share = counts / support
-    surprise = np.zeros_like(share)
-    np.log(share, out=surprise, where=counts > 0)
-    mode, most = np.zeros(len(pair_ids), dtype=np.int8), counts[0].copy()  # the earliest option on ties
-    for option in range(1, width):
-        better = counts[option] > most
-        mode[better], most[better] = option, counts[option][better]
+    pair = (profile.astype(np.int64)[:, None] * num_questions + np.arange(num_questions))[valid]
+    option = answers[valid].astype(np.int64)
+    support = np.bincount(pair)
+    pair_ids = np.flatnonzero(support)
+    slot = (np.cumsum(support > 0) - 1)[pair]  # each answer's pair, numbered 0..len(pair_ids)-1
+    width = int(option.max(initial=0)) + 1
+    counts = np.bincount(option * len(pair_ids) + slot, minlength=width * len(pair_ids)).reshape(width, -1)
+    distinct = np.count_nonzero(counts, axis=0)
+    mode = np.zeros(len(pair_ids), dtype=np.int8)
+    mode[slot] = option  # the mode of every unanimous pair
+    entropy = np.zeros(len(pair_ids))
+    divided = np.flatnonzero(distinct > 1)
+    mode[divided], entropy[divided] = _mode_and_entropy(counts[:, divided])
     frame = pd.DataFrame(
         {
             "profile": pair_ids // num_questions,
             "question": pair_ids % num_questions,
             "answer_index": mode,
-            "support": support.astype(np.int32),
-            "entropy": np.abs((-share * surprise).sum(axis=0)),  # abs: -0.0 -> 0.0
-            "distinct": np.count_nonzero(counts, axis=0).astype(np.int16),
+            "support": support[pair_ids].astype(np.int32),
+            "entropy": entropy,
+            "distinct": distinct.astype(np.int16),
         }
     )
     return PairTable(frame)
+
+
+def _mode_and_entropy(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Most frequent option (the earliest on ties) and Shannon entropy (nats) of each column of
+    `counts` (options x pairs)."""
+    share = counts / counts.sum(axis=0)
+    surprise = np.zeros_like(share)
+    np.log(share, out=surprise, where=counts > 0)
+    mode, most = np.zeros(counts.shape[1], dtype=np.int8), counts[0].copy()
+    for option in range(1, len(counts)):
+        better = counts[option] > most
+        mode[better], most[better] = option, counts[option][better]
+    return mode, np.abs((-share * surprise).sum(axis=0))  # abs: -0.0 -> 0.0
 
 
 def consensus_stats(profile: np.ndarray, pairs: PairTable, consensus: str, min_support: int) -> dict[str, float]:
