@@ -132,7 +132,9 @@ def _country_alpha(path: Path, var: str, column: str, values: pd.Series, merge_u
         codes = _as_codes(path, column, values)
         alpha = pd.Series(codes).map(NUMERIC_TO_ALPHA)
     else:
-        alpha = values.astype(str).str.strip().str.upper().replace(ALPHA_ALIASES)
+        index, distinct = pd.factorize(values, use_na_sentinel=False)  # clean each distinct spelling once
+        clean = pd.Series(distinct.astype(str)).str.strip().str.upper().replace(ALPHA_ALIASES)
+        alpha = pd.Series(clean.to_numpy(dtype=object)[index])
     unknown = ~alpha.isin(list(COUNTRIES))
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
