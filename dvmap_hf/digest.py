@@ -26,24 +26,27 @@ def file_sha256(path: str | Path) -> str:
 
 @contextmanager
 def file_sha256_beside(path: str | Path) -> Iterator[Callable[[], str]]:
-    """Start hashing `path` in a child process; the yielded function waits for its hex digest (and
-    hashes in this process if the child failed). Leaving the block stops a child still running."""
+    """Start hashing `path` in a child process; the yielded function waits for its hex digest. If no
+    child can be started, or it fails, the digest is computed in this process instead. Leaving the
+    block stops a child still running."""
     package_parent = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "dvmap_hf.digest", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "dvmap_hf.digest", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+    except OSError:
+        yield lambda: file_sha256(path)
+        return
 
     def result() -> str:
         out, _ = child.communicate()
         digest = out.strip()
-        if child.returncode == 0 and len(digest) == 64:
-            return digest
-        return file_sha256(path)
+        return digest if child.returncode == 0 and len(digest) == 64 else file_sha256(path)
 
     try:
         yield result
