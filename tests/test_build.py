@@ -14,6 +14,7 @@ from dvmap_hf.codebook import ATTRIBUTE_NAMES, CROSS_COUNTRIES, QUESTIONS, TRAIN
 from dvmap_hf.consensus import answer_matrix
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.profiles import profile_frame, profile_id
+from dvmap_hf.prompts import render_prompt
 from dvmap_hf.schema import CONFIG_SPLITS, FEATURES
 from dvmap_hf.wvs import read_wvs
 
@@ -134,6 +135,18 @@ def test_prompt_styles(tmp_path, wvs_sav):
     build_folder(small_config(wvs_sav, prompt_style="direct"), tmp_path / "d")
     text = _load(tmp_path / "d", "cross_value")["test"][0]["prompt"][0]["content"]
     assert "Structured CoT" not in text and "<answer></answer>" in text and "You are playing the role of" in text
+
+
+def test_every_row_is_consistent_with_its_own_fields(built):
+    """The columnar assembly (takes by profile and question) against the one-row renderer and codebook."""
+    for (config, split), frame in _frames(built[0]).items():
+        for row in frame.itertuples():
+            profile = {name: getattr(row, name) for name in ATTRIBUTE_NAMES}
+            assert row.prompt.tolist() == render_prompt(profile, row.question, row.options), (config, split)
+            question = QUESTIONS[row.question_id]
+            assert (row.question, row.category) == (question.text, question.category)
+            assert row.options.tolist() == list(question.options) and row.num_options == len(question.options)
+            assert row.answer == row.options[row.answer_index] and row.id == f"{row.profile_id}-{row.question_id}"
 
 
 def test_card_and_report(built, wvs_sav):
