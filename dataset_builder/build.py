@@ -223,7 +223,6 @@ def _question_columns(questions: list[Question]) -> dict[str, pa.Array]:
         "question": pa.array([q.text for q in questions], pa.string()),
         "category": pa.array([q.category for q in questions], pa.string()),
         "options": pa.array([list(q.options) for q in questions], pa.list_(pa.string())),
-        "options_text": pa.array([", ".join(q.options) for q in questions], pa.string()),
     }
 
 
@@ -247,15 +246,15 @@ def _rows(rows: pd.DataFrame, archetypes: Archetypes, questions: dict[str, pa.Ar
     profile_ids = pa.array(profile_id(archetypes.keys[distinct]), pa.string()).take(profile_index)
     persona = {name: archetypes.labels(name, distinct) for name in ATTRIBUTE_NAMES}
     options = questions["options"]
-    option_offsets = options.offsets.to_numpy()[:-1]
+    offsets = options.offsets.to_numpy()  # question q's options are values[offsets[q]:offsets[q + 1]]
     columns = {name: values.take(profile_index) for name, values in persona.items()}
     columns |= {name: questions[name].take(question) for name in ("question_id", "question", "category", "options")}
     columns |= {
         "id": pc.binary_join_element_wise(profile_ids, columns["question_id"], "-"),
         "profile_id": profile_ids,
-        "answer": options.values.take(option_offsets[question] + answer),
+        "answer": options.values.take(offsets[question] + answer),
         "answer_index": pa.array(answer),
-        "num_options": pa.array(np.diff(options.offsets.to_numpy())[question].astype(np.int32)),
+        "num_options": pa.array(np.diff(offsets)[question].astype(np.int32)),
         "support": pa.array(rows["support"].to_numpy()[order]),
         "entropy": pa.array(rows["entropy"].to_numpy()[order]),
         "frequency": pa.array(_share_within(country_rank * len(options) + question, answer)),
@@ -263,7 +262,7 @@ def _rows(rows: pd.DataFrame, archetypes: Archetypes, questions: dict[str, pa.Ar
             render_prompt_texts(
                 persona,
                 profile_index,
-                {"question": questions["question"], "options": questions["options_text"]},
+                {"question": questions["question"], "options": options},
                 question,
                 style,
             )

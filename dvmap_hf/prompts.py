@@ -59,6 +59,7 @@ DIRECT = (
 )
 
 INPUT = 'Input Data:\n"Question": {question}\n"Options": [{options}]'
+OPTION_SEPARATOR = ", "
 
 INSTRUCTIONS = {"structured_cot": STRUCTURED_COT, "free_cot": FREE_COT, "direct": DIRECT}
 
@@ -91,7 +92,8 @@ def render_prompt(
     profile: Mapping[str, str], question: str, options: Sequence[str], style: str = "structured_cot"
 ) -> list[dict[str, str]]:
     """The user message for one archetype x question, as a one-turn conversation."""
-    return as_messages(_fill(_template(style), {**profile, "question": question, "options": ", ".join(options)}))
+    options_text = OPTION_SEPARATOR.join(options)
+    return as_messages(_fill(_template(style), {**profile, "question": question, "options": options_text}))
 
 
 def render_prompt_texts(
@@ -104,12 +106,15 @@ def render_prompt_texts(
     """The user message of every row, row i being profile `profile_index[i]` asked question `question_index[i]`.
 
     `profiles` holds the 11 attribute columns of the distinct profiles, `questions` the `question` and
-    the `options` (already joined with ", ") of the distinct questions. Each persona and each input
+    the `options` (a list column) of the distinct questions. Each persona and each input
     block is rendered once, then the two are joined by a take: 80,000 rows cost about as much as
     5,000 profiles.
     """
     template = _template(style)
     persona_end = template.index("Task Description:")
     persona = _fill_columns(template[:persona_end], profiles)
-    rest = _fill_columns(template[persona_end:], questions)
+    rest = _fill_columns(
+        template[persona_end:],
+        {"question": questions["question"], "options": pc.binary_join(questions["options"], OPTION_SEPARATOR)},
+    )
     return pc.binary_join_element_wise(persona.take(profile_index), rest.take(question_index), "")
