@@ -38,7 +38,7 @@ from dvmap_hf.codebook import (
 from dvmap_hf.consensus import CONSENSUS_MODES, answer_matrix, consensus_stats, pair_table
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.profiles import profile_frame, profile_id
-from dvmap_hf.prompts import PROMPT_STYLES, render_prompt_texts
+from dvmap_hf.prompts import PROMPT_STYLES, SYSTEM_PROMPTS, render_prompt_texts, system_message
 from dvmap_hf.schema import as_arrow, messages_array
 from dvmap_hf.wvs import WVSData, read_wvs
 
@@ -76,6 +76,7 @@ class BuildConfig:
     min_support: int = 1
     seed: int = 42
     prompt_style: str = "structured_cot"
+    system_prompt: str = "release"  # the authors' system message before every prompt; "none": user turn only
     profiles_per_country: dict[tuple[str, str], int] = field(
         default_factory=lambda: dict(DEFAULT_PROFILES_PER_COUNTRY)
     )
@@ -88,6 +89,8 @@ class BuildConfig:
             raise DvmapError(f"--consensus must be one of {', '.join(CONSENSUS_MODES)}, not {self.consensus!r}")
         if self.prompt_style not in PROMPT_STYLES:
             raise DvmapError(f"--prompt-style must be one of {', '.join(PROMPT_STYLES)}, not {self.prompt_style!r}")
+        if self.system_prompt not in SYSTEM_PROMPTS:
+            raise DvmapError(f"--system-prompt must be one of {', '.join(SYSTEM_PROMPTS)}, not {self.system_prompt!r}")
         if self.min_support < 1:
             raise DvmapError(f"--min-support must be >= 1, not {self.min_support}")
         if self.uk not in ("merge", "gbr-only"):
@@ -119,6 +122,7 @@ class BuildConfig:
             "min_support": self.min_support,
             "seed": self.seed,
             "prompt_style": self.prompt_style,
+            "system_prompt": self.system_prompt,
             "profiles_per_country": {f"{c}/{s}": n for (c, s), n in self.profiles_per_country.items()},
             "required_attributes": list(self.required_attributes),
             "uk": self.uk,
@@ -232,7 +236,9 @@ def _share_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.bincount(cells)[cells] / np.bincount(groups)[groups]
 
 
-def _rows(rows: pd.DataFrame, archetypes: Archetypes, questions: dict[str, pa.Array], style: str) -> pa.Table:
+def _rows(
+    rows: pd.DataFrame, archetypes: Archetypes, questions: dict[str, pa.Array], style: str, system: str | None
+) -> pa.Table:
     """The kept (profile, question) pairs of one split as rows of the dataset schema, sorted by country,
     profile id and question order, so that equal inputs give equal files. Built column by column in
     arrow: no object per row."""
@@ -265,7 +271,8 @@ def _rows(rows: pd.DataFrame, archetypes: Archetypes, questions: dict[str, pa.Ar
                 {"question": questions["question"], "options": options},
                 question,
                 style,
-            )
+            ),
+            system,
         ),
     }
     return as_arrow(columns)
@@ -303,7 +310,15 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
                 f"(consensus={config.consensus}, min_support={config.min_support})"
             )
     question_columns = _question_columns(questions)
-    tables = ((key, _rows(rows, archetypes, question_columns, config.prompt_style)) for key, rows in selected.items())
+    tables = (
+        (
+            key,
+            _rows(
+                rows, archetypes, question_columns, config.prompt_style, system_message(config.system_prompt, key[0])
+            ),
+        )
+        for key, rows in selected.items()
+    )
     sizes = {key: len(rows) for key, rows in selected.items()}
     return BuiltDataset(tables, sizes, consensus_stats(codes, table, config.consensus, config.min_support), shortfalls)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dvmap_hf.prompts import PROMPT_VERSION
+from dvmap_hf.prompts import PROMPT_VERSION, SYSTEM_PROMPT_NOTE
 
 from .build import PAPER_SIZES, SPLITS
 
@@ -88,7 +88,8 @@ One row = one archetype x question: `id`, `profile_id` (stable hash of the 11 at
 (WVS section), `options` (scale order), `answer`, `answer_index` (0-based), `num_options`, `support`
 (respondents of the archetype who answered), `entropy` (natural log), `frequency` (share of this answer
 among rows of the same split, country and question) and `prompt` (chat messages, prompt style
-`{parameters["prompt_style"]}`, prompt version {PROMPT_VERSION}).
+`{parameters["prompt_style"]}`, prompt version {PROMPT_VERSION}; system prompt `{parameters["system_prompt"]}`:
+{SYSTEM_PROMPT_NOTE[parameters["system_prompt"]]}).
 
 ## Construction
 

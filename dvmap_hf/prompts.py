@@ -1,9 +1,11 @@
 """Prompt rendering: the structured chain-of-thought template of the paper (App. C, Algorithm 1).
 
 Styles: `structured_cot` (default, the paper's DVMap template), `free_cot` (same persona, "think
-step by step": the Standard-RL ablation of Sec. 5.8) and `direct` (answer only: the base-model
-setting). Every style asks for the final option inside <answer></answer> tags. Prompts are stored
-as chat messages (TRL's conversational format). Bump PROMPT_VERSION whenever any text changes.
+step by step": the Standard-RL ablation of Sec. 5.8), `direct` (answer only: the base-model
+setting) and `release` (the authors' released prompt text, byte for byte). Every style asks for the
+final option inside <answer></answer> tags. Prompts are stored as chat messages (TRL's
+conversational format), optionally after the authors' system message (`system_message`). Bump
+PROMPT_VERSION whenever any text changes.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-PROMPT_VERSION = 1
-PROMPT_STYLES = ("structured_cot", "free_cot", "direct")
+PROMPT_VERSION = 2  # 2: the `release` style and the authors' system prompts
+PROMPT_STYLES = ("structured_cot", "free_cot", "direct", "release")
+SYSTEM_PROMPTS = ("release", "none")
 
 PERSONA = (
     "You are playing the role of a {life_stage} {gender} from {country}.\n"
@@ -61,7 +64,95 @@ DIRECT = (
 INPUT = 'Input Data:\n"Question": {question}\n"Options": [{options}]'
 OPTION_SEPARATOR = ", "
 
-INSTRUCTIONS = {"structured_cot": STRUCTURED_COT, "free_cot": FREE_COT, "direct": DIRECT}
+# The authors' released prompt text (the `prompt` column of their corpus and benchmark files), whitespace
+# and all: it was a triple-quoted f-string indented inside their code, so every line keeps that
+# indentation, values but the country, gender, life stage, marital status, parenthood and language sit
+# in single quotes, and two sentences run together ("English.You practice").
+_RELEASE_INDENT = " " * 12
+RELEASE_PERSONA = (
+    "\n    " + _RELEASE_INDENT + "You are playing the role of a {life_stage} {gender} from {country}. "
+    "You are {marital_status} and {has_children}. "
+    "You have completed your education at the level of '{education_level}'. "
+    "Currently, you work as a '{occupation}'. Your work involves '{work_nature}'. "
+    "Your income level is '{income_bracket}', which is categorized as low, medium, or high. "
+    "Your native language is {common_language}.You practice the religion of '{religion}'. \n"
+)
+RELEASE_STEPS = [
+    (
+        "Analyze the current question in relation to the character's identity and values:",
+        "Consider whether the current question aligns or conflicts with the character's background, social "
+        "context, and personal beliefs. For each identity attribute (e.g., education, occupation, income, etc.), "
+        "keep the analysis concise (1-3 sentences).",
+    ),
+    (
+        "Provide reasoning for each option:",
+        "Explain why each option aligns or misaligns with the character's identity, values, and beliefs. You may "
+        "reference education level, income bracket, religion, occupation, life stage, and other relevant traits. "
+        "Keep the reasoning for each option brief (1-3 sentences).",
+    ),
+    (
+        "Select the most appropriate answer:",
+        "After analyzing all options, choose the one that best reflects the character's social background, "
+        "personal beliefs, and core values. **Only output the final answer inside the `<answer></answer>` tags, "
+        "without any additional explanation.**",
+    ),
+]
+RELEASE_TASK = "".join(
+    [
+        f"{_RELEASE_INDENT}Based on the character's personal information (such as education, occupation, income, "
+        "religious beliefs, life stage, etc.) and the given value-based question, please follow these steps:\n\n",
+        *(
+            f"{_RELEASE_INDENT}{n}. **{title}**  \n{_RELEASE_INDENT}{text}\n\n"
+            for n, (title, text) in enumerate(RELEASE_STEPS, start=1)
+        ),
+        f"{_RELEASE_INDENT}\n{_RELEASE_INDENT}**Question**: {{question}}\n"
+        f"{_RELEASE_INDENT}**Options**: {{options}}\n{_RELEASE_INDENT}",
+    ]
+)
+
+#: style -> (persona template, the rest of the user message).
+TEMPLATES = {
+    "structured_cot": (PERSONA, STRUCTURED_COT + INPUT),
+    "free_cot": (PERSONA, FREE_COT + INPUT),
+    "direct": (PERSONA, DIRECT + INPUT),
+    "release": (RELEASE_PERSONA, RELEASE_TASK),
+}
+
+# The authors' system messages, verbatim: the training one (verl `rl_dataset.py`, `_build_messages`) is
+# indented like the code around it, the evaluation one (`eval_api_parallel.py`, `SYSTEM_PROMPT`) is not.
+_TRAIN_INDENT = " " * 24
+_FORMAT_LINES = (
+    "Respond in the following format:",
+    "<reasoning>",
+    "...",
+    "</reasoning>",
+    "<answer>",
+    "...",
+    "</answer>",
+)
+RELEASE_SYSTEM_TRAIN = "\n" + "".join(f"{_TRAIN_INDENT}{line}\n" for line in _FORMAT_LINES) + _TRAIN_INDENT
+RELEASE_SYSTEM_EVAL = (
+    "\nRespond in the following format:\n<reasoning>\n ...\n</reasoning>\n<answer>\n  ...\n</answer>\n"
+)
+
+
+#: What each `--system-prompt` choice puts in `prompt`, for dataset cards.
+SYSTEM_PROMPT_NOTE = {
+    "release": "the authors' system message asking for <reasoning> and <answer> comes first (their training "
+    "string in `corpus`, their evaluation string in the benchmark configs)",
+    "none": "no system message, the user turn only",
+}
+
+
+def system_message(choice: str, config: str) -> str | None:
+    """The system message of a row of `config` under `--system-prompt choice`: with `release`, the authors'
+    training message for the corpus (what verl trained and validated on) and their evaluation message for
+    the three benchmark configs (what their evaluation script sent); None with `none`."""
+    if choice not in SYSTEM_PROMPTS:
+        raise ValueError(f"system prompt must be one of {', '.join(SYSTEM_PROMPTS)}, not {choice!r}")
+    if choice == "none":
+        return None
+    return RELEASE_SYSTEM_TRAIN if config == "corpus" else RELEASE_SYSTEM_EVAL
 
 
 def _pieces(template: str) -> list[tuple[str, str | None]]:
@@ -78,22 +169,38 @@ def _fill_columns(template: str, columns: Mapping[str, pa.Array]) -> pa.Array:
     return pc.binary_join_element_wise(*[p for p in parts if not isinstance(p, str) or p], "")
 
 
-def _template(style: str) -> str:
-    if style not in INSTRUCTIONS:
+def _templates(style: str) -> tuple[str, str]:
+    if style not in TEMPLATES:
         raise ValueError(f"prompt style must be one of {', '.join(PROMPT_STYLES)}, not {style!r}")
-    return PERSONA + INSTRUCTIONS[style] + INPUT
+    return TEMPLATES[style]
 
 
-def as_messages(text: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": text}]
+def as_messages(text: str, system: str | None = None) -> list[dict[str, str]]:
+    """A conversation: the system message (if any), then the user message."""
+    return ([{"role": "system", "content": system}] if system is not None else []) + [
+        {"role": "user", "content": text}
+    ]
 
 
 def render_prompt(
-    profile: Mapping[str, str], question: str, options: Sequence[str], style: str = "structured_cot"
+    profile: Mapping[str, str],
+    question: str,
+    options: Sequence[str],
+    style: str = "structured_cot",
+    system: str | None = None,
 ) -> list[dict[str, str]]:
-    """The user message for one archetype x question, as a one-turn conversation."""
-    options_text = OPTION_SEPARATOR.join(options)
-    return as_messages(_fill(_template(style), {**profile, "question": question, "options": options_text}))
+    """The conversation for one archetype x question: the optional system message, then the user message."""
+    persona, rest = _templates(style)
+    values = {**profile, "question": question, "options": OPTION_SEPARATOR.join(options)}
+    return as_messages(_fill(persona, values) + _fill(rest, values), system)
+
+
+def target_completion(messages: Sequence[Mapping[str, str]], answer: str) -> str:
+    """The completion a cold start teaches: the format the system message asks for (an empty
+    `<reasoning>` block, then the answer) or, with no system message, `<answer>{answer}</answer>`."""
+    if messages and messages[0]["role"] == "system" and "<reasoning>" in messages[0]["content"]:
+        return f"<reasoning>\n</reasoning>\n<answer>\n{answer}\n</answer>"
+    return f"<answer>{answer}</answer>"
 
 
 def render_prompt_texts(
@@ -110,11 +217,10 @@ def render_prompt_texts(
     block is rendered once, then the two are joined by a take: 80,000 rows cost about as much as
     5,000 profiles.
     """
-    template = _template(style)
-    persona_end = template.index("Task Description:")
-    persona = _fill_columns(template[:persona_end], profiles)
+    persona_template, rest_template = _templates(style)
+    persona = _fill_columns(persona_template, profiles)
     rest = _fill_columns(
-        template[persona_end:],
+        rest_template,
         {"question": questions["question"], "options": pc.binary_join(questions["options"], OPTION_SEPARATOR)},
     )
     return pc.binary_join_element_wise(persona.take(profile_index), rest.take(question_index), "")

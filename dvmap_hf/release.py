@@ -21,6 +21,7 @@ from .codebook import ATTRIBUTES
 from .dataset_folder import MANIFEST, write_dataset_folder
 from .errors import DvmapError
 from .profiles import profile_id, profile_keys
+from .prompts import SYSTEM_PROMPT_NOTE, SYSTEM_PROMPTS, as_messages, system_message
 
 PARQUET_SPLITS = {"train": ("corpus", "train"), "dev": ("corpus", "validation"), "test": ("corpus", "test")}
 BENCHMARK_FOLDERS = {
@@ -86,8 +87,9 @@ def parse_options(text) -> list[str] | None:
     return options
 
 
-def convert(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict]:
-    """Release rows -> rows of the kit's schema; the rejected rows are counted with examples."""
+def convert(frame: pd.DataFrame, source: str, system: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Release rows -> rows of the kit's schema, each prompt after `system` when given; the rejected rows
+    are counted with examples."""
     rows = frame.rename(columns=RELEASE_COLUMNS).copy()
     for name in RELEASE_COLUMNS.values():
         rows[name] = rows[name].astype(str)
@@ -124,7 +126,7 @@ def convert(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict]:
     rows["question"], rows["category"] = rows["Question"].astype(str), rows["Category"].astype(str)
     rows["support"], rows["entropy"] = -1, 0.0  # not in the release: unknown support; H = 0 by construction
     rows["frequency"] = rows["frequency"].astype(float)
-    rows["prompt"] = [[{"role": "user", "content": str(text)}] for text in rows["prompt"]]
+    rows["prompt"] = [as_messages(str(text), system) for text in rows["prompt"]]
     return rows.reset_index(drop=True), problems
 
 
@@ -134,12 +136,15 @@ def _unique_ids(ids: pd.Series) -> pd.Series:
     return ids.where(rank == 0, ids + "-" + (rank + 1).astype(str))
 
 
-def import_release(path: str | Path, out: str | Path, force: bool = False) -> dict:
-    """Import every release table found under `path` into the dataset folder `out`; return the report."""
+def import_release(path: str | Path, out: str | Path, force: bool = False, system_prompt: str = "release") -> dict:
+    """Import every release table found under `path` into the dataset folder `out`; return the report.
+    `system_prompt` as in `dvmap build`: `release` puts the authors' system message before each prompt."""
     path = Path(path)
+    if system_prompt not in SYSTEM_PROMPTS:
+        raise DvmapError(f"--system-prompt must be one of {', '.join(SYSTEM_PROMPTS)}, not {system_prompt!r}")
     tables, problems, sources = {}, [], {}
     for key, source in sorted(discover(path).items()):
-        tables[key], report = convert(read_table(source), str(source))
+        tables[key], report = convert(read_table(source), str(source), system_message(system_prompt, key[0]))
         problems.append(report)
         sources[f"{key[0]}/{key[1]}"] = {
             "path": str(source.relative_to(path) if source != path else source.name),
@@ -147,11 +152,11 @@ def import_release(path: str | Path, out: str | Path, force: bool = False) -> di
         }
         if tables[key].empty:
             raise DvmapError(f"{source}: no usable rows (every row was rejected)")
-    manifest = {"kind": "import-release", "sources": sources, "problems": problems}
+    manifest = {"kind": "import-release", "system_prompt": system_prompt, "sources": sources, "problems": problems}
     write_dataset_folder(
         out,
         tables,
-        _card(sources, problems, tables),
+        _card(sources, problems, tables, system_prompt),
         {
             "pretty_name": "DVMap (authors' release, imported)",
             "license": "other",
@@ -163,7 +168,7 @@ def import_release(path: str | Path, out: str | Path, force: bool = False) -> di
     return {**manifest, "sizes": {f"{c}/{s}": len(t) for (c, s), t in tables.items()}, "out": str(out)}
 
 
-def _card(sources: dict, problems: list[dict], tables: dict) -> str:
+def _card(sources: dict, problems: list[dict], tables: dict, system_prompt: str) -> str:
     files = "\n".join(f"- `{k}`: `{v['path']}` (sha256 `{v['sha256']}`)" for k, v in sources.items())
     sizes = "\n".join(f"| {c} | {s} | {len(t):,} |" for (c, s), t in tables.items())
     rejected = sum(p["unparseable_options"] + p["answer_not_in_options"] for p in problems)
@@ -171,6 +176,7 @@ def _card(sources: dict, problems: list[dict], tables: dict) -> str:
 
 Imported from the authors' released DVMap files (GitHub EnlightenedAI/DVMap) with `dvmap import-release`;
 the authors' prompt text is kept as the user message. Same configs and row schema as a `dvmap build`.
+System prompt `{system_prompt}`: {SYSTEM_PROMPT_NOTE[system_prompt]}.
 
 | config | split | rows |
 |---|---|---:|

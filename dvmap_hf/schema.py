@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from datasets import Features, List, Value
@@ -42,14 +43,18 @@ CONFIG_SPLITS = {
 }
 
 
-def messages_array(texts: pa.Array) -> pa.ListArray:
-    """One-turn user conversations `[{"role": "user", "content": text}]` as an arrow column, built without
-    a Python object per row."""
+def messages_array(texts: pa.Array, system: str | None = None) -> pa.ListArray:
+    """Conversations `[{"role": "user", "content": text}]`, each after `{"role": "system", "content":
+    system}` when a system message is given, as an arrow column built without a Python object per row."""
     contents = texts.cast(pa.string())
-    roles = pa.repeat(pa.scalar("user"), len(contents))
+    n, turns = len(contents), 1 if system is None else 2
+    if system is not None:  # interleave: system, text 0, system, text 1, ...
+        pool = pa.concat_arrays([pa.array([system], pa.string()), contents])
+        index = np.stack([np.zeros(n, np.int64), np.arange(1, n + 1)], axis=1).ravel()
+        contents = pool.take(pa.array(index))
+    roles = pa.array(np.tile(["system", "user"][-turns:], n), pa.string())
     structs = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
-    offsets = pa.array(range(len(contents) + 1), pa.int32())
-    return pa.ListArray.from_arrays(offsets, structs)
+    return pa.ListArray.from_arrays(pa.array(np.arange(0, n * turns + 1, turns, dtype=np.int32)), structs)
 
 
 def as_arrow(rows: pa.Table | pd.DataFrame | Mapping[str, pa.Array]) -> pa.Table:

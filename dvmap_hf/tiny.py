@@ -1,7 +1,7 @@
 """A tiny random Qwen3 model with a tokenizer trained here, for CPU runs with no network.
 
 The tokenizer is a byte-level BPE learned from the kit's own prompt texts (templates, questions,
-options, attribute labels), with a ChatML chat template like Qwen's; `<answer>` and `</answer>` are
+options, attribute labels), with a ChatML chat template like Qwen's; the answer and reasoning tags are
 single ordinary tokens, so the answer format is easy to learn and survives `skip_special_tokens`.
 """
 
@@ -11,20 +11,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .codebook import ATTRIBUTES, COUNTRIES, INCOME_BRACKETS, LIFE_STAGES, NOT_ANSWERED, QUESTIONS
-from .prompts import INSTRUCTIONS, PERSONA
+from .prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, TEMPLATES
 
 CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-ANSWER_TAGS = ["<answer>", "</answer>"]
+FORMAT_TAGS = ["<answer>", "</answer>", "<reasoning>", "</reasoning>"]
 
 
 def kit_texts() -> Iterator[str]:
     """Every string the kit's prompts and answers are made of."""
-    yield PERSONA
-    yield from INSTRUCTIONS.values()
+    yield from (part for template in TEMPLATES.values() for part in template)
+    yield from (RELEASE_SYSTEM_TRAIN, RELEASE_SYSTEM_EVAL)
     for question in QUESTIONS.values():
         yield question.text
         yield from (f"<answer>{option}</answer>" for option in question.options)
@@ -52,7 +52,7 @@ def tiny_tokenizer(vocab_size: int = 1024):
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=CHATML
     )
-    tokenizer.add_tokens(ANSWER_TAGS)
+    tokenizer.add_tokens(FORMAT_TAGS)
     return tokenizer
 
 

@@ -53,6 +53,15 @@ def built(tmp_path_factory, wvs_sav):
 
 
 @pytest.fixture(scope="session")
+def built_plain(tmp_path_factory, wvs_sav):
+    """The same build without the authors' system message: what the tiny CPU recipes train on (a 2-layer
+    model has no room for the reasoning block that message asks for)."""
+    out = tmp_path_factory.mktemp("built-plain") / "dvmap"
+    build_folder(small_config(wvs_sav, system_prompt="none"), out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A 2-layer random Qwen3 with a tokenizer trained here (no download)."""
     from dvmap_hf.tiny import build_tiny_model

@@ -14,7 +14,7 @@ from dvmap_hf.codebook import ATTRIBUTE_NAMES, CROSS_COUNTRIES, QUESTIONS, TRAIN
 from dvmap_hf.consensus import answer_matrix
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.profiles import profile_frame, profile_id
-from dvmap_hf.prompts import render_prompt
+from dvmap_hf.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, render_prompt, system_message
 from dvmap_hf.schema import CONFIG_SPLITS, FEATURES
 from dvmap_hf.wvs import read_wvs
 
@@ -39,8 +39,12 @@ def test_every_config_loads_offline_with_the_schema(built):
             assert len(ds[split]) == report["sizes"][f"{config}/{split}"] > 0
     row = _load(folder, "corpus")["train"][0]
     assert row["options"][row["answer_index"]] == row["answer"] and row["num_options"] == len(row["options"])
-    assert row["prompt"][0]["role"] == "user" and row["question"] in row["prompt"][0]["content"]
-    assert f'"Options": [{", ".join(row["options"])}]' in row["prompt"][0]["content"]
+    system, user = row["prompt"]  # the authors' system message comes first by default
+    assert system == {"role": "system", "content": RELEASE_SYSTEM_TRAIN}
+    assert user["role"] == "user" and row["question"] in user["content"]
+    assert f'"Options": [{", ".join(row["options"])}]' in user["content"]
+    bench = _load(folder, "cross_value")["test"][0]["prompt"][0]
+    assert bench == {"role": "system", "content": RELEASE_SYSTEM_EVAL}  # their evaluation string
 
 
 def test_configs_are_disjoint_as_specified(built):
@@ -132,17 +136,20 @@ def test_majority_mode_and_min_support(tmp_path, wvs_sav):
 
 
 def test_prompt_styles(tmp_path, wvs_sav):
-    build_folder(small_config(wvs_sav, prompt_style="direct"), tmp_path / "d")
-    text = _load(tmp_path / "d", "cross_value")["test"][0]["prompt"][0]["content"]
+    build_folder(small_config(wvs_sav, prompt_style="direct", system_prompt="none"), tmp_path / "d")
+    (message,) = _load(tmp_path / "d", "cross_value")["test"][0]["prompt"]
+    text = message["content"]
     assert "Structured CoT" not in text and "<answer></answer>" in text and "You are playing the role of" in text
+    assert "system prompt `none`" in (tmp_path / "d" / "README.md").read_text()
 
 
 def test_every_row_is_consistent_with_its_own_fields(built):
     """The columnar assembly (takes by profile and question) against the one-row renderer and codebook."""
-    for (config, split), frame in _frames(built[0]).items():
+    for (config, _split), frame in _frames(built[0]).items():
         for row in frame.itertuples():
             profile = {name: getattr(row, name) for name in ATTRIBUTE_NAMES}
-            assert row.prompt.tolist() == render_prompt(profile, row.question, row.options), (config, split)
+            system = system_message("release", config)
+            assert row.prompt.tolist() == render_prompt(profile, row.question, row.options, system=system), config
             question = QUESTIONS[row.question_id]
             assert (row.question, row.category) == (question.text, question.category)
             assert row.options.tolist() == list(question.options) and row.num_options == len(question.options)

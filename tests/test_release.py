@@ -8,6 +8,7 @@ from datasets import Dataset, load_dataset
 
 from dvmap_hf.cli import main
 from dvmap_hf.codebook import ATTRIBUTES, QUESTIONS
+from dvmap_hf.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN
 from dvmap_hf.schema import CONFIG_SPLITS, FEATURES
 
 PROFILE = {
@@ -84,7 +85,9 @@ def test_import_the_whole_release(release, tmp_path, capsys):
     assert len(train) == 5 and set(train.question_id) == {"Q1", "Q2", "Q27", "Q46", "Q49"}
     row = train.iloc[2]
     assert row.options[row.answer_index] == row.answer and row.num_options == len(row.options)
-    assert row.prompt[0]["content"].startswith("You are playing the role of")
+    system, user = row.prompt  # the authors' training system message first (the corpus), as verl sent it
+    assert system["role"] == "system" and system["content"] == RELEASE_SYSTEM_TRAIN
+    assert user["role"] == "user" and user["content"].startswith("You are playing the role of")
     assert row.support == -1 and row.income_bracket == "Middle income"
     assert train.id.is_unique and train.profile_id.str.len().eq(16).all()
     card = (out / "README.md").read_text()
@@ -99,6 +102,17 @@ def test_import_the_whole_release(release, tmp_path, capsys):
     ]
     cross_value = load_dataset(str(out), "cross_value")["test"].to_pandas()
     assert set(cross_value.question_id) == {"Q8", "Q61", "Q132"} and set(cross_value.country) == {"Japan"}
+    assert cross_value.prompt[0][0]["content"] == RELEASE_SYSTEM_EVAL  # their evaluation script's message
+    assert manifest["system_prompt"] == "release" and "System prompt `release`" in card
+
+
+def test_import_without_the_system_prompt(release, tmp_path):
+    out = tmp_path / "user-only"
+    assert main(["import-release", str(release), "--out", str(out), "--system-prompt", "none"]) == 0
+    prompts = load_dataset(str(out), "cross_country")["test"]["prompt"]
+    assert all(len(p) == 1 and p[0]["role"] == "user" for p in prompts)
+    assert main(["import-release", str(release), "--out", str(tmp_path / "x"), "--system-prompt", "yes"]) == 2
+    assert not (tmp_path / "x").exists()
 
 
 def test_a_subset_and_a_single_file(release, tmp_path):
