@@ -84,7 +84,16 @@ def _build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--consensus", default="strict", help="strict (H == 0, default) or majority (mode answer, H >= 0)")
     p.add_argument("--min-support", type=int, default=1, help="least respondents behind a (profile, question) row")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--prompt-style", default="structured_cot", help="structured_cot (default), free_cot or direct")
+    p.add_argument(
+        "--prompt-style",
+        default="structured_cot",
+        help="structured_cot (default, the paper's App. C), free_cot, direct, or release (the authors' released text)",
+    )
+    p.add_argument(
+        "--system-prompt",
+        default="release",
+        help="release (default: the authors' system message before every prompt) or none (user turn only)",
+    )
     defaults = ",".join(f"{c}/{s}={n}" for (c, s), n in DEFAULT_PROFILES_PER_COUNTRY.items())
     p.add_argument(
         "--profiles",
@@ -111,6 +120,7 @@ def _build(p: argparse.ArgumentParser) -> None:
             min_support=args.min_support,
             seed=args.seed,
             prompt_style=args.prompt_style,
+            system_prompt=args.system_prompt,
             profiles_per_country={**DEFAULT_PROFILES_PER_COUNTRY, **args.profiles},
             required_attributes=args.require,
             uk=args.uk,
@@ -166,11 +176,16 @@ def _import_release(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="the release repository root, or any of its parquet files / benchmark folders")
     p.add_argument("--out", required=True, help="dataset folder to write")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.add_argument(
+        "--system-prompt",
+        default="release",
+        help="release (default: the authors' system message before every prompt) or none (user turn only)",
+    )
 
     def run(args: argparse.Namespace) -> None:
         from .release import import_release
 
-        report = import_release(args.path, args.out, force=args.force)
+        report = import_release(args.path, args.out, force=args.force, system_prompt=args.system_prompt)
         for key, n in report["sizes"].items():
             print(f"{key:<26}{n:>9,} rows")
         for problem in report["problems"]:
@@ -271,7 +286,22 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=1024)
     p.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (paper: 0.7)")
+    p.add_argument(
+        "--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0: off, whatever the model ships)"
+    )
+    p.add_argument(
+        "--top-k",
+        type=int,
+        default=0,
+        help="top-k sampling (default 0: off, whatever the model ships; openai backend: sent only when set)",
+    )
     p.add_argument("--greedy", action="store_true", help="greedy decoding instead of sampling")
+    p.add_argument(
+        "--match",
+        default="strict",
+        help="answer matching: strict (default: exact option) or release (the authors' script: also an answer "
+        "containing exactly one option); metrics.json reports accuracy under both",
+    )
     p.add_argument("--enable-thinking", action="store_true", help="Qwen3 thinking mode (off by default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="a seeded sample of N rows (same seed, same rows)")
@@ -289,6 +319,8 @@ def _spec(args: argparse.Namespace):
     generation = GenerationConfig(
         max_new_tokens=args.max_new_tokens,
         temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
         greedy=args.greedy,
         enable_thinking=args.enable_thinking,
         seed=args.seed,
@@ -297,7 +329,9 @@ def _spec(args: argparse.Namespace):
         api_base=args.api_base,
         dtype=args.dtype,
     )
-    return EvalSpec(args.model, args.dataset, args.config, args.split, args.backend, args.limit, generation)
+    return EvalSpec(
+        args.model, args.dataset, args.config, args.split, args.backend, args.limit, generation, match=args.match
+    )
 
 
 @command("eval", "evaluate a model or a reference predictor on one config/split (resumable)")

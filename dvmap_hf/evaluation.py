@@ -22,7 +22,7 @@ from .codebook import ATTRIBUTE_NAMES
 from .dataset_folder import load_split
 from .errors import DvmapError
 from .io import atomic_file
-from .parsing import parse_answer
+from .parsing import MATCH_RULES, parse_answer
 from .predictors import REFERENCE_PREDICTORS, GenerationConfig, make_predictor
 from .prompts import PROMPT_STYLES, render_prompt
 from .report import score, write_report
@@ -40,6 +40,11 @@ class EvalSpec:
     backend: str = "transformers"
     limit: int | None = None  # a seeded sample of N rows, kept in dataset order (quick runs)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    match: str = "strict"  # answer matching: strict (the kit's) or release (the authors' evaluation script)
+
+    def __post_init__(self) -> None:
+        if self.match not in MATCH_RULES:
+            raise DvmapError(f"--match must be one of {', '.join(MATCH_RULES)}, not {self.match!r}")
 
     def identity(self) -> dict:
         backend = "reference" if self.model in REFERENCE_PREDICTORS else self.backend
@@ -50,6 +55,7 @@ class EvalSpec:
             "split": self.split,
             "backend": backend,
             "limit": self.limit,
+            "match": self.match,
             "generation": self.generation.identity(),
         }
 
@@ -100,9 +106,17 @@ def _append(path: Path, records: list[dict]) -> None:
 
 
 def predict_rows(
-    predictor, rows: list[dict], batch_size: int, seed: int, done: dict[str, dict], sink=None, desc: str = "predict"
+    predictor,
+    rows: list[dict],
+    batch_size: int,
+    seed: int,
+    done: dict[str, dict],
+    sink=None,
+    desc: str = "predict",
+    match: str = "strict",
 ) -> list[dict]:
-    """Predictions for `rows` in fixed batches; batches whose rows are all in `done` are skipped."""
+    """Predictions for `rows` in fixed batches, parsed under rule `match`; batches whose rows are all in
+    `done` are skipped."""
     records = []
     starts = range(0, len(rows), batch_size)
     for b, start in enumerate(tqdm(starts, desc=desc, unit="batch", disable=len(starts) < 2)):
@@ -116,7 +130,7 @@ def predict_rows(
             if row["id"] in done:
                 records.append(done[row["id"]])
                 continue
-            parsed = parse_answer(completion, row["options"])
+            parsed = parse_answer(completion, row["options"], match)
             fresh.append(
                 {"id": row["id"], "completion": completion, "parsed": parsed, "correct": parsed == row["answer_index"]}
             )
@@ -150,6 +164,7 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
         done,
         sink=lambda fresh: _append(out / PREDICTIONS, fresh),
         desc=f"eval {spec.config}",
+        match=spec.match,
     )
     frame = _with_predictions(split, {record["id"]: record for record in records})
     metrics = score(frame)
@@ -172,10 +187,14 @@ def evaluated_frame(out: str | Path) -> pd.DataFrame:
 
 
 def _with_predictions(split, predictions: dict[str, dict]) -> pd.DataFrame:
-    """The split's rows that have a prediction, with the parsed option beside them (prompts dropped)."""
+    """The split's rows that have a prediction, with the parsed option beside them (prompts dropped), and
+    the option each matching rule credits (`parsed_strict`, `parsed_release`), so every run reports both."""
     frame = split.to_pandas().drop(columns=["prompt"])
     frame = frame[frame["id"].isin(predictions)].reset_index(drop=True)
     frame["parsed"] = [predictions[i]["parsed"] for i in frame["id"]]
+    completions = [predictions[i]["completion"] for i in frame["id"]]
+    for rule in MATCH_RULES:
+        frame[f"parsed_{rule}"] = [parse_answer(c, o, rule) for c, o in zip(completions, frame["options"])]
     return frame
 
 
@@ -188,9 +207,10 @@ def flipped_prompt(row: dict, attribute: str, new_value: str) -> list[dict]:
     prompts the kit did not render, e.g. imported ones) with the value replaced where it occurs once."""
     text = row["prompt"][-1]["content"]
     question, options = row["question"], row["options"]
+    system = row["prompt"][0]["content"] if row["prompt"][0]["role"] == "system" else None
     for style in PROMPT_STYLES:
-        if render_prompt(row, question, options, style)[-1]["content"] == text:
-            return render_prompt({**row, attribute: new_value}, question, options, style)
+        if render_prompt(row, question, options, style, system) == list(row["prompt"]):
+            return render_prompt({**row, attribute: new_value}, question, options, style, system)
     if text.count(row[attribute]) != 1:
         raise DvmapError(f"row {row['id']}: cannot locate {attribute}={row[attribute]!r} in its prompt to flip it")
     return [*row["prompt"][:-1], {"role": "user", "content": text.replace(row[attribute], new_value)}]
@@ -212,8 +232,8 @@ def run_robustness(spec: EvalSpec, attribute: str, flips: dict[str, str], out: s
     ]
     predictor = make_predictor(spec.model, spec.dataset, spec.generation, spec.backend)
     size, seed = _batch_size(spec), spec.generation.seed
-    before = predict_rows(predictor, rows, size, seed, {}, desc="as is")
-    after = predict_rows(predictor, flipped, size, seed, {}, desc="flipped")
+    before = predict_rows(predictor, rows, size, seed, {}, desc="as is", match=spec.match)
+    after = predict_rows(predictor, flipped, size, seed, {}, desc="flipped", match=spec.match)
     frame = pd.DataFrame(
         {
             "category": [r["category"] for r in rows],

@@ -39,8 +39,10 @@ BACKENDS = ("transformers", "vllm", "openai")
 
 @dataclass
 class GenerationConfig:
-    max_new_tokens: int = 1024
-    temperature: float = 0.7  # the paper's sampling temperature
+    max_new_tokens: int = 1024  # the authors' evaluation: max_tokens=1024
+    temperature: float = 0.7  # the paper's sampling temperature (and the authors' evaluation default)
+    top_p: float = 1.0  # explicit, so no backend falls back on a model's own defaults (Qwen3 ships 0.95)
+    top_k: int = 0  # 0 = off; explicit for the same reason (Qwen3 ships 20)
     greedy: bool = False
     enable_thinking: bool = False  # Qwen3: the structured CoT is in the visible answer
     seed: int = 0
@@ -52,7 +54,14 @@ class GenerationConfig:
 
     def identity(self) -> dict:
         """What must not change between an interrupted run and its resumption."""
-        return {k: getattr(self, k) for k in ("max_new_tokens", "temperature", "greedy", "enable_thinking", "seed")}
+        keys = ("max_new_tokens", "temperature", "top_p", "top_k", "greedy", "enable_thinking", "seed")
+        return {k: getattr(self, k) for k in keys}
+
+    def sampling(self) -> dict:
+        """The sampling settings every backend sends, whatever the model's own generation config says."""
+        if self.greedy:
+            return {"do_sample": False}
+        return {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k}
 
 
 def answer_text(option: str) -> str:
@@ -180,10 +189,12 @@ class TransformersBackend:
         inputs = self.tokenizer(self.render(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
         inputs = inputs.to(self.model.device)
         self.torch.manual_seed(batch_seed)
-        sampling = {"do_sample": False} if gen.greedy else {"do_sample": True, "temperature": gen.temperature}
         with self.torch.no_grad():
             output = self.model.generate(
-                **inputs, max_new_tokens=gen.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id, **sampling
+                **inputs,
+                max_new_tokens=gen.max_new_tokens,
+                pad_token_id=self.tokenizer.pad_token_id,
+                **gen.sampling(),
             )
         return self.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
@@ -203,8 +214,12 @@ class VLLMBackend:
             raise DvmapError("the vllm backend needs vLLM: pip install -e '.[gpu]' (on a CUDA machine)") from exc
         self.generation = generation
         self.llm = LLM(model=model, seed=generation.seed)
+        sampling = generation.sampling()
         self.params = SamplingParams(
-            temperature=0.0 if generation.greedy else generation.temperature, max_tokens=generation.max_new_tokens
+            temperature=sampling.get("temperature", 0.0),
+            top_p=sampling.get("top_p", 1.0),
+            top_k=sampling.get("top_k", 0) or -1,  # vLLM's "off" is -1
+            max_tokens=generation.max_new_tokens,
         )
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
@@ -240,13 +255,17 @@ class OpenAIBackend:
 
     def _one(self, messages: list[dict], seed: int) -> str:
         gen = self.generation
+        sampling = gen.sampling()
         body = {
             "model": self.model,
             "messages": messages,
             "max_tokens": gen.max_new_tokens,
             "seed": seed,
-            "temperature": 0.0 if gen.greedy else gen.temperature,
+            "temperature": sampling.get("temperature", 0.0),
+            "top_p": sampling.get("top_p", 1.0),
         }
+        if sampling.get("top_k"):  # not an OpenAI parameter: sent only when asked for (vLLM servers take it)
+            body["top_k"] = sampling["top_k"]
         delay, last = 1.0, "no attempt"
         for _ in range(gen.max_retries + 1):
             try:

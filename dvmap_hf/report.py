@@ -53,10 +53,21 @@ def entropy_vs_accuracy(frame: pd.DataFrame) -> dict:
     return result
 
 
+def accuracy_by_match(frame: pd.DataFrame) -> dict[str, float]:
+    """Accuracy under each answer-matching rule (`parsed_<rule>` columns), whichever the run scores with."""
+    ref = frame["answer_index"].to_numpy()
+    return {
+        column.removeprefix("parsed_"): float(np.mean(frame[column].to_numpy() == ref)) if len(frame) else 0.0
+        for column in frame.columns
+        if column.startswith("parsed_")
+    }
+
+
 def score(frame: pd.DataFrame) -> dict:
     """Overall scores, breakdowns per country / category / question, and entropy vs accuracy."""
     return {
         "overall": _scores(frame),
+        "accuracy_by_match": accuracy_by_match(frame),
         "per_country": _breakdown(frame, "country"),
         "per_category": _breakdown(frame, "category"),
         "per_question": _breakdown(frame, "question_id"),
@@ -84,8 +95,14 @@ def markdown_report(metrics: dict) -> str:
     return f"""# dvmap eval: {run["model"]} on {run["dataset"]} / {run["config"]}
 
 Backend `{run["backend"]}`, {run["rows"]} rows, temperature {run["generation"]["temperature"]}
-{"(greedy)" if run["generation"]["greedy"] else ""}, seed {run["generation"]["seed"]}.
-WD is normalised by K - 1 over country x question groups; invalid answers score 0 in Acc and LC.
+{"(greedy)" if run["generation"]["greedy"] else ""}, top_p {run["generation"].get("top_p")}, top_k
+{run["generation"].get("top_k")}, seed {run["generation"]["seed"]}. Answers matched with the
+`{run.get("match", "strict")}` rule. WD is normalised by K - 1 over country x question groups; invalid
+answers score 0 in Acc and LC.
+
+Accuracy under each answer-matching rule (strict: the kit's exact match; release: the authors'
+evaluation script, which also credits an answer containing exactly one option):
+{", ".join(f"{rule} {acc:.1%}" for rule, acc in metrics.get("accuracy_by_match", {}).items())}.
 
 ## Overall
 

@@ -4,14 +4,25 @@ DVMap's reward (paper Sec. 4.2) is `r = 1[yhat == y] + beta * r_format`: select
 `reward_funcs: [accuracy_reward, format_reward]` with `reward_weights: [1.0, beta]` in a recipe, and
 TRL logs each one separately (`rewards/accuracy_reward/mean`, ...). `likert_reward` is the paper's
 soft-reward ablation (Sec. 5.9). The answer is parsed exactly as `dvmap eval` parses it.
+
+The authors' released rewards (verl `reward_score/WVS*.py`), value for value, are here too:
+`release_reward` (WVS.py, every released GRPO script), `release_distance_reward` (WVS_d.py),
+`release_rarity_reward` (WVS_p.py) and `release_gaussian_reward` (WVS_g.py). As released, verl hands
+them the `Options` column, which is one comma-joined string, so their "is any other option in the
+answer" test runs over its characters and their option positions are character offsets. These
+functions reproduce that: the lenient 1.0 for an answer that contains the gold option never fires for a
+real option, and the distance credit of the variants goes by character offsets (see the README).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .parsing import INVALID, is_well_formed, parse_answer
+from .parsing import INVALID, completion_text, is_well_formed, parse_answer
+from .prompts import OPTION_SEPARATOR
 
 
 def accuracy_reward(
@@ -57,6 +68,135 @@ def get_likert_reward(alpha: float = 1.0) -> Callable[..., list[float]]:
     return likert_reward
 
 
+RELEASE_WINDOW = 300  # WVS.py looks for the answer in the completion's last 300 characters only
+RELEASE_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)  # case-sensitive, as released
+RELEASE_TAGS = ("<reasoning>", "</reasoning>", "<answer>", "</answer>")
+
+
+def _release_answer(text: str) -> str | None:
+    """The content of the last `<answer>...</answer>` within the last 300 characters, stripped; None
+    when there is none or it is empty or "..." (the system prompt's placeholder)."""
+    found = RELEASE_ANSWER.findall(text[-RELEASE_WINDOW:])
+    answer = found[-1].strip() if found else ""
+    return None if answer in ("", "...") else answer
+
+
+def _release_tag_bonus(text: str) -> float:
+    """0.2 per tag present anywhere, added one at a time as the authors do (three tags: 0.6000000000000001)."""
+    bonus = 0.0
+    for tag in RELEASE_TAGS:
+        if tag in text:
+            bonus += 0.2
+    return bonus
+
+
+def _release_case(completion: Any, options: Sequence[str], answer_index: int):
+    """(tag bonus, extracted answer, gold option, the released `Options` string) of one completion."""
+    text = completion_text(completion)
+    return _release_tag_bonus(text), _release_answer(text), options[answer_index], OPTION_SEPARATOR.join(options)
+
+
+def _contains_gold_only(answer: str, gold: str, options_text: str) -> bool:
+    """The authors' "the gold option and no other option is in the answer", run as released: iterating
+    the `Options` string yields characters, and the gold option's own characters are among them."""
+    return gold in answer and all(other not in answer for other in options_text if other != gold)
+
+
+def _lone_other(answer: str, gold: str, options_text: str) -> str | None:
+    """The one "other option" (a character, as released) found in the answer, when exactly one is."""
+    found = [other for other in options_text if other != gold and other in answer]
+    return found[0] if len(found) == 1 else None
+
+
+def _offset_credit(answer: str, gold: str, options_text: str) -> float:
+    """WVS_d.py's 1 - |i - j| / L, with i, j and L taken in the `Options` string (character offsets)."""
+    return 1 - abs(options_text.index(answer) - options_text.index(gold)) / len(options_text)
+
+
+def release_reward(
+    completions: list[Any], options: list[Sequence[str]], answer_index: list[int], **kwargs
+) -> list[float]:
+    """The authors' reward (verl `WVS.py`): 2.0 for the exact gold option, 1.0 for an answer containing it
+    and no other option (never, as released: see the module docstring), plus 0.2 per tag present.
+
+    Example:
+        >>> release_reward(["<reasoning>x</reasoning><answer> Agree </answer>", "<answer>Disagree</answer>"],
+        ...                options=[["Agree", "Disagree"]] * 2, answer_index=[0, 0])
+        [2.8, 0.4]
+    """
+    rewards = []
+    for completion, opts, index in zip(completions, options, answer_index, strict=True):
+        bonus, answer, gold, options_text = _release_case(completion, opts, index)
+        if answer is None:
+            rewards.append(bonus)
+        elif answer == gold:
+            rewards.append(2.0 + bonus)
+        else:
+            rewards.append(1.0 + bonus if _contains_gold_only(answer, gold, options_text) else bonus)
+    return rewards
+
+
+def _release_graded(answer: str, gold: str, options_text: str, p: float | None) -> float:
+    """WVS_d.py (p None) and WVS_p.py (each credit scaled by p = 1 - frequency), before the tag bonus."""
+    scale = (lambda x: x) if p is None else (lambda x: x * p)
+    if answer in options_text:  # a substring test on the string, as released
+        return scale(2.0) if answer == gold else scale(_offset_credit(answer, gold, options_text))
+    if _contains_gold_only(answer, gold, options_text):
+        return scale(1.0)
+    other = _lone_other(answer, gold, options_text)
+    return 0.0 if other is None else scale(0.5 * _offset_credit(other, gold, options_text))
+
+
+def _release_graded_rewards(completions, options, answer_index, frequency, rarity: bool) -> list[float]:
+    frequency = frequency if rarity else [None] * len(completions)
+    rewards = []
+    for completion, opts, index, freq in zip(completions, options, answer_index, frequency, strict=True):
+        bonus, answer, gold, options_text = _release_case(completion, opts, index)
+        if answer is None:
+            rewards.append(bonus)
+        else:
+            p = None if freq is None else 1 - freq
+            rewards.append(_release_graded(answer, gold, options_text, p) + bonus)
+    return rewards
+
+
+def release_distance_reward(
+    completions: list[Any], options: list[Sequence[str]], answer_index: list[int], **kwargs
+) -> list[float]:
+    """The authors' distance variant (verl `WVS_d.py`): a wrong answer found in the `Options` string earns
+    1 - |i - j| / L, an answer holding exactly one other option half of that, plus the tag bonus."""
+    return _release_graded_rewards(completions, options, answer_index, None, rarity=False)
+
+
+def release_rarity_reward(
+    completions: list[Any], options: list[Sequence[str]], answer_index: list[int], frequency: list[float], **kwargs
+) -> list[float]:
+    """The authors' rarity variant (verl `WVS_p.py`): `release_distance_reward`'s credits scaled by
+    p = 1 - frequency (rare answers pay more), plus the unscaled tag bonus."""
+    return _release_graded_rewards(completions, options, answer_index, frequency, rarity=True)
+
+
+def release_gaussian_reward(
+    completions: list[Any], options: list[Sequence[str]], answer_index: list[int], **kwargs
+) -> list[float]:
+    """The authors' Gaussian variant (verl `WVS_g.py`): 3.0 for the exact gold option, a wrong answer found
+    in the `Options` string earns exp(-d^2 / (2 * 0.25^2)) with d = (i - j) / (L - 1), plus the tag bonus."""
+    rewards = []
+    for completion, opts, index in zip(completions, options, answer_index, strict=True):
+        bonus, answer, gold, options_text = _release_case(completion, opts, index)
+        if answer is None:
+            rewards.append(bonus)
+        elif answer in options_text:
+            if answer == gold:
+                rewards.append(2.0 + bonus + 1)  # in this order, as released (float sums)
+            else:
+                d = (options_text.index(answer) - options_text.index(gold)) / (len(options_text) - 1)
+                rewards.append(math.exp(-(d**2) / (2 * 0.25**2)) + bonus)
+        else:
+            rewards.append(1.0 + bonus if _contains_gold_only(answer, gold, options_text) else bonus)
+    return rewards
+
+
 def constant_reward(completions: list[Any], **kwargs) -> list[float]:
     """0.0 for everything: the baseline `bench/grpo_step.py` measures our rewards' overhead against."""
     return [0.0] * len(completions)
@@ -67,6 +207,10 @@ REWARD_FUNCS: dict[str, Callable[..., Callable]] = {
     "accuracy_reward": lambda alpha: accuracy_reward,
     "format_reward": lambda alpha: format_reward,
     "likert_reward": get_likert_reward,
+    "release_reward": lambda alpha: release_reward,
+    "release_distance_reward": lambda alpha: release_distance_reward,
+    "release_rarity_reward": lambda alpha: release_rarity_reward,
+    "release_gaussian_reward": lambda alpha: release_gaussian_reward,
     "constant_reward": lambda alpha: constant_reward,
 }
 

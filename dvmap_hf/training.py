@@ -24,6 +24,7 @@ from trl import (
 )
 
 from .codebook import ATTRIBUTE_NAMES
+from .prompts import target_completion
 from .rewards import REWARD_FUNCS, get_reward_funcs
 
 logger = logging.getLogger("dvmap.training")
@@ -182,8 +183,9 @@ class DVMapSFTTrainer(ModelCardMixin, SFTTrainer):
 
 
 def to_prompt_completion(row: dict) -> dict:
-    """TRL's conversational prompt-completion format for the cold start: the loss is on the answer only."""
-    return {"completion": [{"role": "assistant", "content": f"<answer>{row['answer']}</answer>"}]}
+    """TRL's conversational prompt-completion format for the cold start: the loss is on the answer only,
+    written in the format the row's system message asks for."""
+    return {"completion": [{"role": "assistant", "content": target_completion(row["prompt"], row["answer"])}]}
 
 
 def _prepare(training_args, model_args: ModelConfig, use_vllm: bool) -> str | None:
@@ -251,7 +253,7 @@ def grpo_main(
 def sft_main(
     script_args: DVMapScriptArguments, training_args: SFTConfig, model_args: ModelConfig, argv: list[str] | None = None
 ) -> DVMapSFTTrainer:
-    """The cold start: SFT on `<answer>{gold option}</answer>`. Returns the trainer."""
+    """The cold start: SFT on the gold option in the answer format the prompt asks for. Returns the trainer."""
     checkpoint = _prepare(training_args, model_args, use_vllm=False)
     train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
     keep = ["prompt", "completion"]

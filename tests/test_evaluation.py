@@ -101,7 +101,8 @@ def test_transformers_backend_generates_with_the_chat_template(built, tiny_model
 
     rows = load_dataset(str(built[0]), "cross_value")["test"].select(range(4)).to_list()
     rendered = predictor.render([r["prompt"] for r in rows])
-    assert rendered[0].startswith("<|im_start|>user\n") and rendered[0].endswith("<|im_start|>assistant\n")
+    assert rendered[0].startswith("<|im_start|>system\n\nRespond in the following format:")
+    assert "<|im_start|>user\n" in rendered[0] and rendered[0].endswith("<|im_start|>assistant\n")
     batched = predictor(rows)
     one_by_one = [predictor([row])[0] for row in rows]
     assert batched == one_by_one  # left padding: batching does not change greedy outputs
@@ -118,6 +119,7 @@ class FakeEndpoint(BaseHTTPRequestHandler):
             type(self).calls += 1
             first = type(self).calls == 1
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).last_body = body
         if first:
             self.send_response(503)
             self.end_headers()
@@ -153,6 +155,9 @@ def test_openai_backend_with_retries_against_a_local_endpoint(built, tmp_path, m
         server.shutdown()
     assert metrics["overall"]["rows"] == 12 and metrics["overall"]["invalid_rate"] == 0
     assert FakeEndpoint.calls == 13  # one 503, retried
+    body = FakeEndpoint.last_body  # explicit sampling settings; top_k (not an OpenAI field) only when set
+    assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.7, 1.0, 1024) and "top_k" not in body
+    assert body["messages"][0]["role"] == "system"
 
 
 def test_unreachable_endpoint_fails_cleanly_keeping_earlier_predictions(built, tmp_path, monkeypatch):
@@ -201,8 +206,9 @@ def test_flipped_prompt_changes_only_the_attribute(built):
     row = next(
         r for r in load_dataset(str(built[0]), "cross_demographic")["test"] if r["income_bracket"] == "Low income"
     )
-    flipped = evaluation.flipped_prompt(row, "income_bracket", "High income")[0]["content"]
-    original = row["prompt"][0]["content"]
+    flipped_prompt = evaluation.flipped_prompt(row, "income_bracket", "High income")
+    assert flipped_prompt[0] == row["prompt"][0]  # the system message is kept
+    flipped, original = flipped_prompt[-1]["content"], row["prompt"][-1]["content"]
     assert flipped == original.replace("Your income level is Low income", "Your income level is High income")
 
 
