@@ -18,6 +18,8 @@ from dvmap_hf.training import grpo_main, parse_grpo, parse_sft, sft_main
 ROOT = Path(__file__).resolve().parent.parent
 
 RECIPES = sorted((ROOT / "training" / "recipes").glob("*.yaml"))
+#: Processes of the released scripts that ran on more than one GPU (0.6B: 2 nodes x 1; 8B: 1 node x 2).
+RELEASE_PROCESSES = {"qwen3-0.6b-release": 2, "qwen3-8b-release": 2}
 
 
 @pytest.mark.parametrize(
@@ -46,6 +48,8 @@ def _same(parsed, raw) -> bool:
     """Equal once TrainingArguments' own normalisations are undone (enums, report_to: none -> [])."""
     if raw == "none" and parsed == []:
         return True
+    if isinstance(parsed, list) and not isinstance(raw, list):
+        return parsed == [raw]
     if isinstance(raw, float):
         return math.isclose(parsed, raw)
     return getattr(parsed, "value", parsed) == raw
@@ -60,7 +64,18 @@ def test_recipes_parse_with_every_key_known(recipe):
     parsed = {**vars(script), **vars(model), **{k: getattr(training, k) for k in dir(training) if k in raw}}
     for key, value in raw.items():
         assert _same(parsed[key], value), key
-    if "qwen3" in recipe.stem:
+    if recipe.stem.endswith("-release"):  # the authors' scripts: lr 1e-6, verl's T = 1.0, their reward
+        processes = RELEASE_PROCESSES.get(recipe.stem, 1)
+        assert (
+            training.learning_rate == 1e-6
+            and training.temperature == 1.0
+            and script.reward_funcs == ["release_reward"]
+        )
+        assert training.per_device_train_batch_size * processes * training.gradient_accumulation_steps == 512
+        assert training.generation_batch_size == (128 if "8b" in recipe.stem else 64) * training.num_generations
+        assert training.beta == (0.0 if "8b" in recipe.stem else 0.001) and training.num_train_epochs == 1
+        assert f"--num_processes {processes}" in recipe.read_text() or processes == 1
+    elif "qwen3" in recipe.stem or "llama" in recipe.stem:  # the paper text: lr 5e-6, T = 0.7, batch 64 x 8
         assert training.temperature == 0.7 and training.num_generations == 8 and training.num_train_epochs == 1
         assert training.generation_batch_size == 64 * 8
         assert training.per_device_train_batch_size * 8 * training.gradient_accumulation_steps == 512
@@ -87,10 +102,10 @@ def test_gpu_pieces_say_which_extra_to_install(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, built, tiny_model):
+def workdir(tmp_path_factory, built_plain, tiny_model):
     """A working folder as a user would have it: `dvmap` dataset folder and runs/tiny-qwen3."""
     work = tmp_path_factory.mktemp("train")
-    (work / "dvmap").symlink_to(built[0])
+    (work / "dvmap").symlink_to(built_plain)
     (work / "runs").mkdir()
     (work / "runs" / "tiny-qwen3").symlink_to(tiny_model)
     return work
