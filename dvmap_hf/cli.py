@@ -308,6 +308,7 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=8, help="openai backend: requests in flight")
     p.add_argument("--api-base", default=None, help="openai backend: base URL (default: $OPENAI_BASE_URL)")
     p.add_argument("--dtype", default="auto", help="transformers backend: auto, bfloat16, float32 ...")
+    p.add_argument("--device", default="auto", help="transformers backend: auto (cuda if present, else cpu), cuda:1 ...")
 
 
 def _spec(args: argparse.Namespace):
@@ -328,6 +329,7 @@ def _spec(args: argparse.Namespace):
         concurrency=args.concurrency,
         api_base=args.api_base,
         dtype=args.dtype,
+        device=args.device,
     )
     return EvalSpec(
         args.model, args.dataset, args.config, args.split, args.backend, args.limit, generation, match=args.match

@@ -51,6 +51,12 @@ class GenerationConfig:
     max_retries: int = 5
     api_base: str | None = None  # openai backend; default: $OPENAI_BASE_URL
     dtype: str = "auto"
+    device: str = "auto"  # transformers backend: cuda when there is one, else cpu; or any torch device
+
+    def torch_device(self) -> str:
+        import torch
+
+        return ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
 
     def identity(self) -> dict:
         """What must not change between an interrupted run and its resumption."""
@@ -168,7 +174,7 @@ class TransformersBackend:
             self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype)
         except OSError as exc:
             raise DvmapError(f"cannot load model {model!r}: {exc}".splitlines()[0]) from exc
-        self.model.eval()
+        self.model.to(generation.torch_device()).eval()
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
