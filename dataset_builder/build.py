@@ -91,6 +91,8 @@ class BuildConfig:
             raise DvmapError(f"--prompt-style must be one of {', '.join(PROMPT_STYLES)}, not {self.prompt_style!r}")
         if self.system_prompt not in SYSTEM_PROMPTS:
             raise DvmapError(f"--system-prompt must be one of {', '.join(SYSTEM_PROMPTS)}, not {self.system_prompt!r}")
+        if self.seed < 0:
+            raise DvmapError(f"--seed must be >= 0, not {self.seed}")
         if self.min_support < 1:
             raise DvmapError(f"--min-support must be >= 1, not {self.min_support}")
         if self.uk not in ("merge", "gbr-only"):

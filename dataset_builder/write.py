@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dvmap_hf.dataset_folder import write_dataset_folder
 from dvmap_hf.digest import file_sha256_beside
+from dvmap_hf.io import check_output_dir
 
 from .build import PAPER_SIZES, SPLITS, BuildConfig, assemble, read_source
 from .card import card_body, card_metadata
@@ -13,6 +14,7 @@ from .card import card_body, card_metadata
 
 def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> dict:
     """Build every config from `config.wvs` into the dataset folder `out`; return the build report."""
+    check_output_dir(out, force, inputs=(config.wvs,))  # before the read: a bad --out costs nothing
     with file_sha256_beside(config.wvs) as sha256:  # on the other core, while the file is read
         data = read_source(config)
         built = assemble(data, config)
@@ -38,6 +40,7 @@ def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> d
         card_metadata(data.synthetic),
         report,
         force=force,
+        inputs=(config.wvs,),
     )
     return {**report, "sizes": {f"{c}/{s}": n for (c, s), n in sizes.items()}, "out": str(out)}
 

@@ -110,6 +110,8 @@ def analyze_importance(wvs: str | Path, out: str | Path, seed: int = 0, trees: i
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.preprocessing import OneHotEncoder
 
+    if trees < 1:
+        raise DvmapError(f"--trees must be >= 1, not {trees}")
     out = Path(out)
     data, answers = _answers(wvs)
     profiles = profile_frame(data)

@@ -140,12 +140,13 @@ def _synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--countries", type=csv_list, default=DEFAULT_COUNTRIES)
     p.add_argument("--noise", type=float, default=SynthSpec.noise, help="answer noise; more noise, more divergence")
     p.add_argument("--filler-columns", type=int, default=0, help="extra columns, to mimic the ~600-variable file")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
 
     def run(args: argparse.Namespace) -> None:
         from dvmap_hf.synth import write_synthetic_wvs
 
-        if args.respondents < len(args.countries):
-            raise DvmapError(f"--respondents must be at least the number of countries ({len(args.countries)})")
+        if Path(args.out).exists() and not args.force:
+            raise DvmapError(f"{args.out}: exists (use --force to replace it)")
         spec = SynthSpec(args.respondents, args.countries, args.seed, args.noise, args.filler_columns)
         print(f"wrote {write_synthetic_wvs(args.out, spec)} (SYNTHETIC, {args.respondents:,} respondents)")
 
@@ -189,12 +190,13 @@ def _import_release(p: argparse.ArgumentParser) -> None:
         for key, n in report["sizes"].items():
             print(f"{key:<26}{n:>9,} rows")
         for problem in report["problems"]:
-            rejected = problem["unparseable_options"] + problem["answer_not_in_options"]
+            rejected = problem["unparseable_options"] + problem["answer_not_in_options"] + problem["empty_fields"]
             if rejected:
                 print(
                     f"{problem['source']}: {rejected} row(s) left out "
                     f"({problem['answer_not_in_options']} answer not in options, "
-                    f"{problem['unparseable_options']} unparseable Options); first: {problem['examples'][:3]}"
+                    f"{problem['unparseable_options']} unparseable Options, "
+                    f"{problem['empty_fields']} with empty fields); first: {problem['examples'][:3]}"
                 )
         print(f"wrote {report['out']}")
 
@@ -305,10 +307,19 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--enable-thinking", action="store_true", help="Qwen3 thinking mode (off by default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="a seeded sample of N rows (same seed, same rows)")
+    p.add_argument(
+        "--repair", action="store_true", help="drop unusable lines of predictions.jsonl and ask those rows again"
+    )
     p.add_argument("--concurrency", type=int, default=8, help="openai backend: requests in flight")
+    p.add_argument("--timeout", type=float, default=60.0, help="openai backend: seconds one request may take")
+    p.add_argument(
+        "--max-retries", type=int, default=3, help="openai backend: retries after a 5xx, 429 or timeout (backoff)"
+    )
     p.add_argument("--api-base", default=None, help="openai backend: base URL (default: $OPENAI_BASE_URL)")
     p.add_argument("--dtype", default="auto", help="transformers backend: auto, bfloat16, float32 ...")
-    p.add_argument("--device", default="auto", help="transformers backend: auto (cuda if present, else cpu), cuda:1 ...")
+    p.add_argument(
+        "--device", default="auto", help="transformers backend: auto (cuda if present, else cpu), cuda:1 ..."
+    )
 
 
 def _spec(args: argparse.Namespace):
@@ -327,12 +338,22 @@ def _spec(args: argparse.Namespace):
         seed=args.seed,
         batch_size=args.batch_size,
         concurrency=args.concurrency,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
         api_base=args.api_base,
         dtype=args.dtype,
         device=args.device,
     )
     return EvalSpec(
-        args.model, args.dataset, args.config, args.split, args.backend, args.limit, generation, match=args.match
+        args.model,
+        args.dataset,
+        args.config,
+        args.split,
+        args.backend,
+        args.limit,
+        generation,
+        match=args.match,
+        repair=args.repair,
     )
 
 
@@ -411,7 +432,8 @@ def _push_metrics(p: argparse.ArgumentParser) -> None:
 @command("tiny-model", "save a tiny random Qwen3 with a locally trained tokenizer (CPU runs, no download)")
 def _tiny_model(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="model folder to write")
-    p.add_argument("--hidden-size", type=int, default=64)
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    p.add_argument("--hidden-size", type=int, default=64, help="a multiple of 8 (default 64)")
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
 
@@ -419,7 +441,7 @@ def _tiny_model(p: argparse.ArgumentParser) -> None:
         from .io import check_output_dir
         from .tiny import build_tiny_model
 
-        check_output_dir(args.out, force=False)
+        check_output_dir(args.out, force=args.force)
         print(f"wrote {build_tiny_model(args.out, args.hidden_size, args.layers, args.seed)}")
 
     p.set_defaults(handler=run)
@@ -439,6 +461,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.handler(args)
     except DvmapError as exc:
         print(f"dvmap: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an unwritable folder, a full disk ...: the path and the reason, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"dvmap: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dvmap: interrupted; nothing half-written was left behind", file=sys.stderr)

@@ -75,6 +75,7 @@ def write_dataset_folder(
     card_metadata: dict,
     manifest: dict,
     force: bool = False,
+    inputs: tuple[str | Path, ...] = (),
 ) -> Path:
     """Write `tables` ((config, split) -> rows of the schema) as a loadable dataset folder, atomically.
 
@@ -82,7 +83,7 @@ def write_dataset_folder(
     `tables` is a lazy iterable (a build renders its splits one by one).
     """
     items = tables.items() if isinstance(tables, Mapping) else tables
-    with atomic_dir(out, force) as tmp, ThreadPoolExecutor(1) as writer:
+    with atomic_dir(out, force, inputs) as tmp, ThreadPoolExecutor(1) as writer:
         pending, sizes = {}, {}
         for (config, split), rows in items:
             if split not in CONFIG_SPLITS.get(config, ()):
@@ -111,6 +112,42 @@ def read_manifest(folder: str | Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE / HF_DATASETS_OFFLINE, as the HF libraries read them."""
+    return any(
+        os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
+
+
+def resolve_dataset(dataset: str | Path) -> str:
+    """A local dataset folder (absolute path), or a Hub id `owner/name` when the Hub can be reached.
+
+    Never a name that `datasets` would look up in its cache: a missing `./dvmap` must not be served the
+    rows of a `dvmap` folder loaded from somewhere else earlier."""
+    path = Path(dataset).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    text = str(dataset)
+    is_hub_id = text.count("/") == 1 and not text.startswith((".", "/", "~")) and not path.suffix
+    if not is_hub_id:
+        raise DvmapError(f"{dataset}: no such dataset folder (build one with `dvmap build --out {dataset}`)")
+    if hub_offline():
+        raise DvmapError(f"{dataset}: no such dataset folder, and the Hub is off (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE)")
+    return text
+
+
+def data_fingerprint(dataset: str | Path, config: str, split: str) -> str:
+    """What identifies the rows of a split: its parquet file (the name carries a hash of its content) for a
+    folder, the repository's commit for a Hub dataset."""
+    path = Path(dataset)
+    if path.is_dir():
+        files = read_manifest(path).get("files", {})
+        return files.get(f"{config}/{split}") or f"{config}/{split}: not in the manifest"
+    from huggingface_hub import HfApi
+
+    return f"{dataset}@{HfApi().dataset_info(str(dataset)).sha}"
+
+
 def load_split(dataset: str | Path, config: str, split: str | None = None):
     """One split of a dataset folder or Hub id; `split=None` takes `test` (or the config's only split).
 
@@ -118,8 +155,9 @@ def load_split(dataset: str | Path, config: str, split: str | None = None):
     """
     from datasets import load_dataset
 
+    source = resolve_dataset(dataset)
     try:
-        splits = load_dataset(str(dataset), config)
+        splits = load_dataset(source, config)
     except ValueError as exc:  # unknown config: datasets lists the available ones
         raise DvmapError(f"{dataset}: no config {config!r} ({str(exc).splitlines()[0]})") from exc
     except FileNotFoundError as exc:

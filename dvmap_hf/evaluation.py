@@ -19,11 +19,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .codebook import ATTRIBUTE_NAMES
-from .dataset_folder import load_split
+from .dataset_folder import data_fingerprint, load_split
 from .errors import DvmapError
 from .io import atomic_file
 from .parsing import MATCH_RULES, parse_answer
-from .predictors import REFERENCE_PREDICTORS, GenerationConfig, make_predictor
+from .predictors import BACKENDS, REFERENCE_PREDICTORS, GenerationConfig, make_predictor
 from .prompts import PROMPT_STYLES, render_prompt
 from .report import score, write_report
 
@@ -41,10 +41,15 @@ class EvalSpec:
     limit: int | None = None  # a seeded sample of N rows, kept in dataset order (quick runs)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     match: str = "strict"  # answer matching: strict (the kit's) or release (the authors' evaluation script)
+    repair: bool = False  # drop unusable predictions.jsonl lines and ask those rows again
 
     def __post_init__(self) -> None:
         if self.match not in MATCH_RULES:
             raise DvmapError(f"--match must be one of {', '.join(MATCH_RULES)}, not {self.match!r}")
+        if self.limit is not None and self.limit < 1:
+            raise DvmapError(f"--limit must be >= 1, not {self.limit}")
+        if self.model not in REFERENCE_PREDICTORS and self.backend not in BACKENDS:
+            raise DvmapError(f"--backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
 
     def identity(self) -> dict:
         backend = "reference" if self.model in REFERENCE_PREDICTORS else self.backend
@@ -72,21 +77,52 @@ def sample_rows(split, limit: int | None, seed: int):
     return split if limit is None else split.select(sample_indices(len(split), limit, seed))
 
 
-def _check_run_folder(out: Path, spec: EvalSpec) -> None:
+def _check_run_folder(out: Path, identity: dict) -> None:
+    """Refuse a folder that holds another run, or anything but a run; write nothing (a run's identity is
+    written with its first predictions, so a run that fails before them leaves the folder reusable)."""
+    if out.exists() and not out.is_dir():
+        raise DvmapError(f"{out}: exists and is not a folder")
     info = out / RUN_INFO
     if info.is_file():
         previous = json.loads(info.read_text())
-        if previous != spec.identity():
-            changed = sorted(k for k in spec.identity() if previous.get(k) != spec.identity()[k])
-            raise DvmapError(f"{out} holds another run (different {', '.join(changed)}); use a new --out folder")
+        if previous != identity:
+            changed = sorted(k for k in identity if previous.get(k) != identity[k])
+            why = "the dataset changed since" if changed == ["data"] else f"different {', '.join(changed)}"
+            raise DvmapError(f"{out} holds another run ({why}); use a new --out folder")
     elif out.exists() and any(out.iterdir()):
         raise DvmapError(f"{out}: folder exists, is not empty and holds no dvmap run")
-    out.mkdir(parents=True, exist_ok=True)
-    info.write_text(json.dumps(spec.identity(), indent=2) + "\n")
 
 
-def read_predictions(path: Path) -> dict[str, dict]:
-    """Finished predictions by id; a torn last line (killed mid-write) is cut off the file."""
+def _start_run(out: Path, identity: dict) -> None:
+    if not (out / RUN_INFO).is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_file(out / RUN_INFO) as tmp:
+            tmp.write_text(json.dumps(identity, indent=2) + "\n")
+
+
+def _line_problem(line: str, num_options: dict[str, int] | None) -> str | None:
+    """Why a predictions.jsonl line cannot be used, or None."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return "not a JSON line"
+    if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+        return "no string `id`"
+    if not isinstance(record.get("completion"), str) or not isinstance(record.get("parsed"), int):
+        return f"row {record['id']}: no string `completion` or integer `parsed`"
+    if num_options is not None:
+        if record["id"] not in num_options:
+            return f"row {record['id']} is not a row of this run"
+        if not -1 <= record["parsed"] < num_options[record["id"]]:
+            return (
+                f"row {record['id']}: `parsed` {record['parsed']} is out of range -1..{num_options[record['id']] - 1}"
+            )
+    return None
+
+
+def read_predictions(path: Path, rows: list[dict] | None = None, repair: bool = False) -> dict[str, dict]:
+    """Finished predictions by id. A torn last line (killed mid-write) is cut off the file; any other bad
+    line is an error naming the file and line, or with `repair`, dropped (its row is asked again)."""
     if not path.is_file():
         return {}
     data = path.read_bytes()
@@ -94,8 +130,19 @@ def read_predictions(path: Path) -> dict[str, dict]:
     if len(complete) != len(data):
         with open(path, "r+b") as handle:
             handle.truncate(len(complete))
-    records = [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
-    return {record["id"]: record for record in records}
+    num_options = None if rows is None else {row["id"]: len(row["options"]) for row in rows}
+    lines = complete.decode("utf-8", errors="replace").splitlines()
+    bad = [(n, why) for n, line in enumerate(lines, 1) if line.strip() and (why := _line_problem(line, num_options))]
+    if bad and not repair:
+        n, why = bad[0]
+        raise DvmapError(
+            f"{path}:{n}: {why} ({len(bad)} bad line(s)); run again with --repair to drop them and redo those rows"
+        )
+    good = [line for n, line in enumerate(lines, 1) if line.strip() and n not in dict(bad)]
+    if bad:
+        with atomic_file(path) as tmp:
+            tmp.write_text("".join(line + "\n" for line in good), encoding="utf-8")
+    return {record["id"]: record for record in map(json.loads, good)}
 
 
 def _append(path: Path, records: list[dict]) -> None:
@@ -149,27 +196,32 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
     """Evaluate `spec.model` on one config/split; write predictions, metrics and the report into `out`."""
     out = Path(out)
     split = load_split(spec.dataset, spec.config, spec.split)
+    identity = {**spec.identity(), "data": data_fingerprint(spec.dataset, spec.config, str(split.split))}
     split = sample_rows(split, spec.limit, spec.generation.seed)
-    _check_run_folder(out, spec)
+    _check_run_folder(out, identity)
     rows = split.to_list()
-    done = read_predictions(out / PREDICTIONS)
-    predictor = (
-        make_predictor(spec.model, spec.dataset, spec.generation, spec.backend) if len(done) < len(rows) else None
-    )
+    done = read_predictions(out / PREDICTIONS, rows, repair=spec.repair)
+    missing = any(row["id"] not in done for row in rows)
+    predictor = make_predictor(spec.model, spec.dataset, spec.generation, spec.backend) if missing else None
+
+    def sink(fresh: list[dict]) -> None:
+        _start_run(out, identity)
+        _append(out / PREDICTIONS, fresh)
+
     records = predict_rows(
         predictor,
         rows,
         _batch_size(spec),
         spec.generation.seed,
         done,
-        sink=lambda fresh: _append(out / PREDICTIONS, fresh),
+        sink=sink,
         desc=f"eval {spec.config}",
         match=spec.match,
     )
     frame = _with_predictions(split, {record["id"]: record for record in records})
     metrics = score(frame)
     metrics["run"] = {
-        **spec.identity(),
+        **identity,
         "rows": len(frame),
         "generation": asdict(spec.generation),
         "reference_fallbacks": getattr(predictor, "fallbacks", 0),
@@ -181,9 +233,11 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
 def evaluated_frame(out: str | Path) -> pd.DataFrame:
     """The rows of a finished run folder joined with their predictions (for analyses)."""
     out = Path(out)
+    if not (out / RUN_INFO).is_file() or not (out / PREDICTIONS).is_file():
+        raise DvmapError(f"{out}: not a dvmap eval run folder (no {RUN_INFO} and {PREDICTIONS})")
     spec = json.loads((out / RUN_INFO).read_text())
     split = load_split(spec["dataset"], spec["config"], spec["split"])
-    return _with_predictions(split, read_predictions(out / PREDICTIONS))
+    return _with_predictions(split, read_predictions(out / PREDICTIONS, split.to_list()))
 
 
 def _with_predictions(split, predictions: dict[str, dict]) -> pd.DataFrame:
@@ -216,11 +270,24 @@ def flipped_prompt(row: dict, attribute: str, new_value: str) -> list[dict]:
     return [*row["prompt"][:-1], {"role": "user", "content": text.replace(row[attribute], new_value)}]
 
 
+ROBUSTNESS = "robustness.json"
+
+
+def _check_robustness_folder(out: Path) -> None:
+    """A robustness run writes only its own two files: never into an eval run's folder or a stranger's."""
+    if (out / RUN_INFO).is_file():
+        raise DvmapError(f"{out} holds a dvmap eval run; give robustness a folder of its own")
+    if out.exists() and (not out.is_dir() or any(p.name not in (ROBUSTNESS, "robustness.md") for p in out.iterdir())):
+        raise DvmapError(f"{out}: exists and holds other files; give robustness a folder of its own")
+
+
 def run_robustness(spec: EvalSpec, attribute: str, flips: dict[str, str], out: str | Path) -> dict:
     """Ask every row whose `attribute` can be flipped twice, as is and flipped; report how often the
     answer changes, per category (the value flip rate)."""
     if attribute not in ATTRIBUTE_NAMES:
         raise DvmapError(f"--attribute must be one of {', '.join(ATTRIBUTE_NAMES)}, not {attribute!r}")
+    out = Path(out)
+    _check_robustness_folder(out)
     split = load_split(spec.dataset, spec.config, spec.split)
     rows = [row for row in split.to_list() if row[attribute] in flips]
     rows = [rows[i] for i in sample_indices(len(rows), spec.limit, spec.generation.seed)]
@@ -261,9 +328,7 @@ def run_robustness(spec: EvalSpec, attribute: str, flips: dict[str, str], out: s
         "per_category": {str(k): rates(p) for k, p in frame.groupby("category", sort=True)},
         "invalid_pairs": int((~valid).sum()),
     }
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_file(out / "robustness.json") as tmp:
+    with atomic_file(out / ROBUSTNESS) as tmp:
         tmp.write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         f"# Value flip rate: {attribute} flipped ({spec.model})",

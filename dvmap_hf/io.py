@@ -23,6 +23,12 @@ def checkout_folder(*parts: str, purpose: str) -> Path:
     return folder
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_file(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target` in one rename."""
@@ -30,6 +36,7 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp" + target.suffix)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result is an ordinary file
     try:
         yield Path(tmp)
         os.replace(tmp, target)
@@ -38,9 +45,18 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def check_output_dir(target: str | Path, force: bool) -> Path:
-    """Refuse a non-empty existing output folder unless `force` (then it is replaced at the end)."""
+def check_output_dir(target: str | Path, force: bool, inputs: tuple[str | Path, ...] = ()) -> Path:
+    """Refuse a non-empty existing output folder unless `force` (then it is replaced at the end), and
+    always a folder that is replaced whole but holds an input, the working folder or one above it."""
     target = Path(target)
+    resolved, here = target.resolve(), Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise DvmapError(f"{target}: the output folder is replaced whole; it cannot be the working folder or above it")
+    for item in inputs:
+        if resolved in Path(item).resolve().parents or resolved == Path(item).resolve():
+            raise DvmapError(
+                f"{target}: holds the input {item}, and the output folder is replaced whole; write elsewhere"
+            )
     if target.exists() and not target.is_dir():
         raise DvmapError(f"{target}: exists and is not a folder")
     if target.exists() and any(target.iterdir()) and not force:
@@ -48,16 +64,37 @@ def check_output_dir(target: str | Path, force: bool) -> Path:
     return target
 
 
+def _remove_stale(target: Path) -> None:
+    """Temporary folders beside `target` left by a killed process (its pid is in the name)."""
+    for stale in target.parent.glob(f".{target.name}.*-*-*"):
+        kind, _, rest = stale.name.removeprefix(f".{target.name}.").partition("-")
+        pid = rest.partition("-")[0]
+        if kind in ("tmp", "old") and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
-def atomic_dir(target: str | Path, force: bool = False) -> Iterator[Path]:
+def atomic_dir(target: str | Path, force: bool = False, inputs: tuple[str | Path, ...] = ()) -> Iterator[Path]:
     """Yield an empty temporary folder beside `target`; on success it takes `target`'s place."""
-    target = check_output_dir(target, force)
+    target = check_output_dir(target, force, inputs)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    _remove_stale(target)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-{os.getpid()}-"))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the result is an ordinary folder
     try:
         yield tmp
         if target.exists():
-            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-{os.getpid()}-"))
             os.replace(target, old / "previous")
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)

@@ -22,12 +22,22 @@ import numpy as np
 INVALID = -1
 
 
+def _whole(values, name: str) -> np.ndarray:
+    """`values` as int64, refusing 1.7 or 4.9 rather than truncating them (an index is a whole number)."""
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    bad = ~np.isfinite(array) | (array != np.round(array))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be whole numbers; got {array[i]} at position {i}")
+    return array.astype(np.int64)
+
+
 def _validate(predictions, references, num_options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pred = np.asarray(predictions, dtype=np.int64).reshape(-1)
-    ref = np.asarray(references, dtype=np.int64).reshape(-1)
+    pred = _whole(predictions, "predictions")
+    ref = _whole(references, "references")
     if len(pred) != len(ref):
         raise ValueError(f"predictions and references differ in length: {len(pred)} vs {len(ref)}")
-    k = np.broadcast_to(np.asarray(num_options, dtype=np.int64), ref.shape).copy()
+    k = np.broadcast_to(_whole(num_options, "num_options").reshape(np.shape(num_options)), ref.shape).copy()
     if np.ndim(num_options) and len(np.asarray(num_options).reshape(-1)) != len(ref):
         raise ValueError(f"num_options has {len(np.asarray(num_options).reshape(-1))} values for {len(ref)} rows")
     if len(ref) == 0:

@@ -21,7 +21,6 @@ from typing import Any
 from .prompts import OPTION_SEPARATOR
 
 INVALID = -1
-ANSWER = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
 OPEN_TAG = re.compile(r"<answer>", re.IGNORECASE)
 CLOSE_TAG = re.compile(r"</answer>", re.IGNORECASE)
 _DECORATION = str.maketrans({c: " " for c in "\"'`*_[](){}“”‘’«»"})
@@ -55,9 +54,12 @@ def completion_text(completion: Any) -> str:
 
 
 def extract_answer(text: str) -> str | None:
-    """Content of the last complete <answer>...</answer>, or None."""
-    found = ANSWER.findall(text)
-    return found[-1] if found else None
+    """Content of the last complete <answer>...</answer> (any case), or None: the matches a non-greedy
+    regex finds left to right, found in one linear pass (the regex is quadratic on many unclosed tags)."""
+    content, position = None, 0
+    while (opened := OPEN_TAG.search(text, position)) and (closed := CLOSE_TAG.search(text, opened.end())):
+        content, position = text[opened.end() : closed.start()], closed.end()
+    return content
 
 
 def extract_answer_release(text: str) -> str | None:

@@ -19,7 +19,6 @@ how many did is reported.
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +47,8 @@ class GenerationConfig:
     seed: int = 0
     batch_size: int = 8
     concurrency: int = 8  # openai backend
-    max_retries: int = 5
+    max_retries: int = 3  # openai backend: retries of a request after a transient failure (5xx, 429, timeout)
+    timeout: float = 60.0  # openai backend: seconds one request may take
     api_base: str | None = None  # openai backend; default: $OPENAI_BASE_URL
     dtype: str = "auto"
     device: str = "auto"  # transformers backend: cuda when there is one, else cpu; or any torch device
@@ -241,8 +241,10 @@ class OpenAIBackend:
 
     def __init__(self, model: str, generation: GenerationConfig, api_key: str | None = None):
         import os
+        import threading
 
         self.model, self.generation = model, generation
+        self.stop = threading.Event()  # set by the first request that fails for good: the others give up
         base = generation.api_base or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         self.url = base.rstrip("/") + "/chat/completions"
         key = api_key or os.environ.get("OPENAI_API_KEY", "")
@@ -254,7 +256,7 @@ class OpenAIBackend:
 
         request = urllib.request.Request(self.url, json.dumps(body).encode(), self.headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=120) as response:
+            with urllib.request.urlopen(request, timeout=self.generation.timeout) as response:
                 return response.status, response.read().decode("utf-8")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode("utf-8", "replace")
@@ -273,7 +275,9 @@ class OpenAIBackend:
         if sampling.get("top_k"):  # not an OpenAI parameter: sent only when asked for (vLLM servers take it)
             body["top_k"] = sampling["top_k"]
         delay, last = 1.0, "no attempt"
-        for _ in range(gen.max_retries + 1):
+        for attempt in range(gen.max_retries + 1):
+            if self.stop.is_set():
+                raise DvmapError(f"endpoint {self.url}: stopped, another request of the batch failed")
             try:
                 status, text = self._post(body)
                 if status == 200:
@@ -283,14 +287,28 @@ class OpenAIBackend:
                     break  # a client error will not go away by asking again
             except Exception as exc:  # connection refused, timeouts, bad JSON
                 last = f"{type(exc).__name__}: {exc}"
-            time.sleep(delay)
+                if _no_server(exc):
+                    break  # nothing listens there: asking again only waits
+            if attempt < gen.max_retries and self.stop.wait(delay):  # no wait after the last attempt
+                break
             delay = min(delay * 2, 30.0)
-        raise DvmapError(f"endpoint {self.url} failed after retries: {last}")
+        self.stop.set()
+        raise DvmapError(f"endpoint {self.url} failed ({last}); after {attempt + 1} attempt(s)")
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
+        self.stop.clear()
         seeds = [row_seed(self.generation.seed, row["id"]) for row in rows]
         with ThreadPoolExecutor(max(1, self.generation.concurrency)) as pool:
             return list(pool.map(self._one, [row["prompt"] for row in rows], seeds))
+
+
+def _no_server(exc: Exception) -> bool:
+    """A refused connection or an unknown host: no server, as opposed to a slow or busy one."""
+    import socket
+    import urllib.error
+
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
 
 
 def make_predictor(model: str, dataset: str, generation: GenerationConfig, backend: str = "transformers") -> Any:
@@ -303,8 +321,11 @@ def make_predictor(model: str, dataset: str, generation: GenerationConfig, backe
         train = load_split(dataset, "corpus", "train").to_pandas()
         return (MajorityPredictor if model == "majority" else TabularPredictor)(train, generation.seed)
     if backend == "transformers":
-        if not Path(model).exists() and model.count("/") != 1:
-            raise DvmapError(f"model path {model!r} does not exist (and is not a Hub id)")
+        from .dataset_folder import hub_offline
+
+        if not Path(model).exists() and (model.count("/") != 1 or hub_offline()):
+            where = "the Hub is off (HF_HUB_OFFLINE)" if model.count("/") == 1 else "it is not a Hub id"
+            raise DvmapError(f"model path {model!r} does not exist ({where})")
         return TransformersBackend(model, generation)
     if backend == "vllm":
         return VLLMBackend(model, generation)

@@ -20,6 +20,7 @@ import pandas as pd
 from .codebook import ATTRIBUTES
 from .dataset_folder import MANIFEST, write_dataset_folder
 from .errors import DvmapError
+from .io import check_output_dir
 from .profiles import profile_id, profile_keys
 from .prompts import SYSTEM_PROMPT_NOTE, SYSTEM_PROMPTS, as_messages, system_message
 
@@ -91,32 +92,34 @@ def convert(frame: pd.DataFrame, source: str, system: str | None = None) -> tupl
     """Release rows -> rows of the kit's schema, each prompt after `system` when given; the rejected rows
     are counted with examples."""
     rows = frame.rename(columns=RELEASE_COLUMNS).copy()
+    empty = frame[REQUIRED].isna().any(axis=1)  # a null country or answer is not the string "None"
     for name in RELEASE_COLUMNS.values():
         rows[name] = rows[name].astype(str)
     qid = rows["Q_id"].astype(str).str.strip()
     rows["question_id"] = qid.where(qid.str.upper().str.startswith("Q"), "Q" + qid).str.upper()
     rows["options"] = rows["Options"].map(parse_options)
-    unparseable = rows["options"].isna()
+    unparseable = rows["options"].isna() & ~empty
     answer = rows["answer"].astype(str).str.strip()
     in_options = [(o is not None and a in o) for o, a in zip(rows["options"], answer, strict=True)]
-    not_in_options = ~unparseable & ~pd.Series(in_options, index=rows.index)
+    not_in_options = ~empty & ~unparseable & ~pd.Series(in_options, index=rows.index)
     problems = {
         "source": source,
         "rows": int(len(rows)),
         "unparseable_options": int(unparseable.sum()),
         "answer_not_in_options": int(not_in_options.sum()),
+        "empty_fields": int(empty.sum()),
         "examples": [
             {
                 "row": int(i),
                 "Q_id": str(frame.loc[i, "Q_id"]),
                 "Options": str(frame.loc[i, "Options"]),
                 "answer": str(frame.loc[i, "answer"]),
-                "why": "unparseable Options" if unparseable[i] else "answer not among the options",
+                "why": _why(frame.loc[i], unparseable[i]),
             }
-            for i in rows.index[unparseable | not_in_options][:5]
+            for i in rows.index[empty | unparseable | not_in_options][:5]
         ],
     }
-    rows = rows[~unparseable & ~not_in_options].copy()
+    rows = rows[~empty & ~unparseable & ~not_in_options].copy()
     answer = answer[rows.index]
     rows["answer"] = answer
     rows["answer_index"] = [o.index(a) for o, a in zip(rows["options"], answer, strict=True)]
@@ -128,6 +131,13 @@ def convert(frame: pd.DataFrame, source: str, system: str | None = None) -> tupl
     rows["frequency"] = rows["frequency"].astype(float)
     rows["prompt"] = [as_messages(str(text), system) for text in rows["prompt"]]
     return rows.reset_index(drop=True), problems
+
+
+def _why(row: pd.Series, unparseable: bool) -> str:
+    empty = [column for column in REQUIRED if pd.isna(row[column])]
+    if empty:
+        return f"empty {', '.join(empty)}"
+    return "unparseable Options" if unparseable else "answer not among the options"
 
 
 def _unique_ids(ids: pd.Series) -> pd.Series:
@@ -142,6 +152,7 @@ def import_release(path: str | Path, out: str | Path, force: bool = False, syste
     path = Path(path)
     if system_prompt not in SYSTEM_PROMPTS:
         raise DvmapError(f"--system-prompt must be one of {', '.join(SYSTEM_PROMPTS)}, not {system_prompt!r}")
+    check_output_dir(out, force, inputs=(path,))
     tables, problems, sources = {}, [], {}
     for key, source in sorted(discover(path).items()):
         tables[key], report = convert(read_table(source), str(source), system_message(system_prompt, key[0]))
@@ -164,6 +175,7 @@ def import_release(path: str | Path, out: str | Path, force: bool = False, syste
         },
         manifest,
         force=force,
+        inputs=(path,),
     )
     return {**manifest, "sizes": {f"{c}/{s}": len(t) for (c, s), t in tables.items()}, "out": str(out)}
 
@@ -171,7 +183,7 @@ def import_release(path: str | Path, out: str | Path, force: bool = False, syste
 def _card(sources: dict, problems: list[dict], tables: dict, system_prompt: str) -> str:
     files = "\n".join(f"- `{k}`: `{v['path']}` (sha256 `{v['sha256']}`)" for k, v in sources.items())
     sizes = "\n".join(f"| {c} | {s} | {len(t):,} |" for (c, s), t in tables.items())
-    rejected = sum(p["unparseable_options"] + p["answer_not_in_options"] for p in problems)
+    rejected = sum(p["unparseable_options"] + p["answer_not_in_options"] + p["empty_fields"] for p in problems)
     return f"""# DVMap: the authors' release, imported with dvmap-hf
 
 Imported from the authors' released DVMap files (GitHub EnlightenedAI/DVMap) with `dvmap import-release`;
@@ -190,7 +202,8 @@ System prompt `{system_prompt}`: {SYSTEM_PROMPT_NOTE[system_prompt]}.
 
 - `support` is -1 (the release does not give it) and `entropy` is 0.0 (the release keeps H = 0 pairs only).
 - `profile_id` is the kit's hash of the 11 attribute strings, comparable with a build's.
-- Rows rejected (answer not among the options, or unparseable `Options`): {rejected}; see `{MANIFEST}`.
+- Rows rejected (answer not among the options, unparseable `Options`, or an empty field): {rejected}; see
+  `{MANIFEST}`.
 
 ## Citation
 

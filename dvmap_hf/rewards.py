@@ -25,6 +25,19 @@ from .parsing import INVALID, completion_text, is_well_formed, parse_answer
 from .prompts import OPTION_SEPARATOR
 
 
+def _checked(options: list[Sequence[str]], answer_index: list[int], num_options: list[int] | None = None):
+    """The rows, refusing any whose gold index or option count disagrees with its options (a reward of
+    -2.0 or 1.0 from a wrong column is worse than an error)."""
+    for i, (opts, index) in enumerate(zip(options, answer_index, strict=True)):
+        if len(opts) < 2:
+            raise ValueError(f"row {i}: {len(opts)} option(s); an answer scale needs at least 2")
+        if not 0 <= index < len(opts):
+            raise ValueError(f"row {i}: answer_index {index} is not an index of its {len(opts)} options")
+        if num_options is not None and num_options[i] != len(opts):
+            raise ValueError(f"row {i}: num_options {num_options[i]} but {len(opts)} options")
+    return options, answer_index
+
+
 def accuracy_reward(
     completions: list[Any], options: list[Sequence[str]], answer_index: list[int], **kwargs
 ) -> list[float]:
@@ -35,6 +48,7 @@ def accuracy_reward(
         ...                 options=[["Agree", "Disagree"]] * 2, answer_index=[0, 0])
         [1.0, 0.0]
     """
+    options, answer_index = _checked(options, answer_index)
     return [float(parse_answer(c, o) == a) for c, o, a in zip(completions, options, answer_index, strict=True)]
 
 
@@ -59,6 +73,7 @@ def get_likert_reward(alpha: float = 1.0) -> Callable[..., list[float]]:
     """
 
     def likert_reward(completions, options, answer_index, num_options, **kwargs) -> list[float]:
+        _checked(options, answer_index, num_options)
         rewards = []
         for completion, opts, answer, k in zip(completions, options, answer_index, num_options, strict=True):
             parsed = parse_answer(completion, opts)
@@ -92,6 +107,7 @@ def _release_tag_bonus(text: str) -> float:
 
 def _release_case(completion: Any, options: Sequence[str], answer_index: int):
     """(tag bonus, extracted answer, gold option, the released `Options` string) of one completion."""
+    _checked([options], [answer_index])
     text = completion_text(completion)
     return _release_tag_bonus(text), _release_answer(text), options[answer_index], OPTION_SEPARATOR.join(options)
 

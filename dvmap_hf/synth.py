@@ -147,6 +147,14 @@ class SynthSpec:
     noise: float = 0.45  # sd of the per-respondent latent noise: more noise, more divergent profiles
     filler_columns: int = 0  # extra WVS-like numeric columns, to mimic the ~600-variable real file
 
+    def __post_init__(self) -> None:
+        if self.respondents < len(self.countries):
+            raise DvmapError(f"--respondents must be at least the number of countries ({len(self.countries)})")
+        if not self.noise >= 0:
+            raise DvmapError(f"--noise must be >= 0, not {self.noise}")
+        if self.filler_columns < 0 or self.seed < 0:
+            raise DvmapError("--filler-columns and --seed must be >= 0")
+
 
 def _country_sizes(spec: SynthSpec) -> dict[str, int]:
     weights = np.array([SAMPLE_SIZES.get(c, 1500) for c in spec.countries], dtype=float)

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .codebook import ATTRIBUTES, COUNTRIES, INCOME_BRACKETS, LIFE_STAGES, NOT_ANSWERED, QUESTIONS
+from .errors import DvmapError
+from .io import atomic_dir
 from .prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, TEMPLATES
 
 CHATML = (
@@ -57,9 +59,17 @@ def tiny_tokenizer(vocab_size: int = 1024):
 
 
 def build_tiny_model(out: str | Path, hidden_size: int = 64, layers: int = 2, seed: int = 0) -> Path:
-    """Save a randomly initialised 2-layer Qwen3 and its tokenizer to `out` (about 0.2M parameters)."""
+    """Save a randomly initialised 2-layer Qwen3 and its tokenizer to `out` (about 0.2M parameters), all at
+    once (`out` is replaced whole, as `dvmap tiny-model --force` asks)."""
     import torch
     from transformers import GenerationConfig, Qwen3Config, Qwen3ForCausalLM
+
+    if hidden_size < 8 or hidden_size % 8:
+        raise DvmapError(
+            f"--hidden-size must be a positive multiple of 8 (4 heads of an even size), not {hidden_size}"
+        )
+    if layers < 1:
+        raise DvmapError(f"--layers must be >= 1, not {layers}")
 
     tokenizer = tiny_tokenizer()
     config = Qwen3Config(
@@ -81,7 +91,7 @@ def build_tiny_model(out: str | Path, hidden_size: int = 64, layers: int = 2, se
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
     )
-    out = Path(out)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    with atomic_dir(out, force=True) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    return Path(out)

@@ -188,11 +188,31 @@ def to_prompt_completion(row: dict) -> dict:
     return {"completion": [{"role": "assistant", "content": target_completion(row["prompt"], row["answer"])}]}
 
 
-def _prepare(training_args, model_args: ModelConfig, use_vllm: bool) -> str | None:
-    """Stages shared by both mains: logging, GPU-only pieces, model init kwargs; returns the checkpoint."""
+def check_inputs(script_args: DVMapScriptArguments, model_args: ModelConfig) -> None:
+    """A missing local model or dataset fails at once, naming what makes it, instead of a Hub look-up that
+    ends in "check your internet connection" a minute later."""
+    from .dataset_folder import hub_offline, resolve_dataset
+    from .errors import DvmapError
+
+    try:
+        resolve_dataset(script_args.dataset_name)
+    except DvmapError as exc:
+        raise SystemExit(f"dataset_name: {exc}") from None
+    model = model_args.model_name_or_path
+    is_hub_id = model.count("/") == 1 and not model.startswith((".", "/", "~")) and not Path(model).parent.is_dir()
+    if not Path(model).is_dir() and (hub_offline() or not is_hub_id):
+        hint = (
+            f"`dvmap tiny-model --out {model}` makes a tiny one for CPU runs" if "tiny" in model else "check the path"
+        )
+        raise SystemExit(f"model_name_or_path: {model}: no such model folder ({hint})")
+
+
+def _prepare(script_args: DVMapScriptArguments, training_args, model_args: ModelConfig, use_vllm: bool) -> str | None:
+    """Stages shared by both mains: logging, inputs, GPU-only pieces, model init kwargs; returns the checkpoint."""
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
     )
+    check_inputs(script_args, model_args)
     check_gpu_extras(use_vllm, model_args.attn_implementation)
     training_args.model_init_kwargs = {
         "revision": model_args.model_revision,
@@ -223,7 +243,7 @@ def grpo_main(
 ) -> DVMapGRPOTrainer:
     """GRPO with DVMap's rewards. Returns the trainer."""
     # 1. logging, GPU-only pieces, model init, resume
-    checkpoint = _prepare(training_args, model_args, training_args.use_vllm)
+    checkpoint = _prepare(script_args, training_args, model_args, training_args.use_vllm)
     # 2. data and rewards
     train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
     rewards = get_reward_funcs(script_args.reward_funcs, script_args.likert_alpha)
@@ -254,7 +274,7 @@ def sft_main(
     script_args: DVMapScriptArguments, training_args: SFTConfig, model_args: ModelConfig, argv: list[str] | None = None
 ) -> DVMapSFTTrainer:
     """The cold start: SFT on the gold option in the answer format the prompt asks for. Returns the trainer."""
-    checkpoint = _prepare(training_args, model_args, use_vllm=False)
+    checkpoint = _prepare(script_args, training_args, model_args, use_vllm=False)
     train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
     keep = ["prompt", "completion"]
     train = train.map(to_prompt_completion).select_columns(keep)

@@ -170,9 +170,55 @@ def test_unreachable_endpoint_fails_cleanly_keeping_earlier_predictions(built, t
         limit=4,
         generation=GenerationConfig(api_base="http://127.0.0.1:9/v1", max_retries=1, batch_size=2),
     )
-    with pytest.raises(DvmapError, match="failed after retries"):
+    with pytest.raises(DvmapError, match="Connection refused.*after 1 attempt"):  # nothing listens: no retries
         run_eval(spec, tmp_path / "down")
-    assert not (tmp_path / "down" / "predictions.jsonl").exists()
+    assert not (tmp_path / "down").exists()  # nothing written: the corrected rerun may use the same folder
+
+
+class Waits:
+    """Stands in for the backend's stop event: records each backoff wait instead of sleeping."""
+
+    def __init__(self):
+        self.delays, self.flag = [], False
+
+    def wait(self, delay):
+        self.delays.append(delay)
+        return self.flag
+
+    def is_set(self):
+        return self.flag
+
+    def set(self):
+        self.flag = True
+
+    def clear(self):
+        self.flag = False
+
+
+def test_openai_retries_are_bounded_and_do_not_wait_after_the_last(monkeypatch):
+    from dvmap_hf.predictors import OpenAIBackend
+
+    backend = OpenAIBackend("m", GenerationConfig(api_base="http://127.0.0.1:9/v1", max_retries=2, timeout=5))
+    posts = []
+    monkeypatch.setattr(backend, "_post", lambda body: posts.append(body) or (503, "busy"))
+    backend.stop = Waits()
+    with pytest.raises(DvmapError, match="HTTP 503: busy.*after 3 attempt"):
+        backend._one([{"role": "user", "content": "q"}], seed=0)
+    assert len(posts) == 3 and backend.stop.delays == [1.0, 2.0]  # two backoffs between three attempts
+    assert backend.stop.is_set()  # the rest of the batch gives up at once
+
+
+def test_a_dead_endpoint_stops_the_whole_batch_at_the_first_refusal(monkeypatch):
+    from dvmap_hf.predictors import OpenAIBackend
+
+    backend = OpenAIBackend("m", GenerationConfig(api_base="http://127.0.0.1:9/v1", concurrency=4))
+    posts = []
+    real_post = backend._post
+    monkeypatch.setattr(backend, "_post", lambda body: posts.append(1) or real_post(body))
+    rows = [{"id": str(i), "prompt": [{"role": "user", "content": "q"}]} for i in range(16)]
+    with pytest.raises(DvmapError, match="Connection refused|stopped"):
+        backend(rows)
+    assert len(posts) <= 4  # at most the requests already in flight; the 12 queued never start
 
 
 def test_robustness_reports_flip_rates_per_category(built, tmp_path):

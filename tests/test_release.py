@@ -75,7 +75,7 @@ def test_import_the_whole_release(release, tmp_path, capsys):
     out = tmp_path / "imported"
     assert main(["import-release", str(release), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "3 row(s) left out (1 answer not in options, 2 unparseable Options)" in printed
+    assert "3 row(s) left out (1 answer not in options, 2 unparseable Options, 0 with empty fields)" in printed
     for config, splits in CONFIG_SPLITS.items():
         ds = load_dataset(str(out), config)
         assert tuple(ds) == splits

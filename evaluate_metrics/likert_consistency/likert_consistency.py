@@ -20,7 +20,8 @@ LC is 1 for exact answers and falls linearly with the distance on the scale.
 
 _KWARGS_DESCRIPTION = """
 Args:
-    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer.
+    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer. Whole
+        numbers: 1.7 (or num_options 4.9) is an error, never truncated.
     references (`list` of `int`): real option indices, 0-based.
     num_options (`int` or `list` of `int`): K, the number of options: one for all rows or one per row.
 Returns:
@@ -42,7 +43,7 @@ class LikertConsistency(evaluate.Metric):
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features(
-                {"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}
+                {"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}
             ),
         )
 

@@ -24,7 +24,8 @@ prediction counts as the largest distance.
 
 _KWARGS_DESCRIPTION = """
 Args:
-    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer.
+    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer. Whole
+        numbers: 1.7 (or num_options 4.9) is an error, never truncated.
     references (`list` of `int`): real option indices, 0-based.
     num_options (`int` or `list` of `int`): K, one for all rows or one per row (constant within a group).
     groups (`list` of `str`, optional): the group of each row, e.g. "USA|Q1"; default: one group.
@@ -48,7 +49,7 @@ class WassersteinDistance(evaluate.Metric):
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features(
-                {"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}
+                {"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}
             ),
         )
 
