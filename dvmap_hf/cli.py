@@ -299,6 +299,18 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--greedy", action="store_true", help="greedy decoding instead of sampling")
     p.add_argument(
+        "--scoring",
+        default="generate",
+        help="generate (default: a sampled completion, parsed) or loglik (each option's log-likelihood as the "
+        "answer; transformers and vllm backends)",
+    )
+    p.add_argument(
+        "--no-chat-template",
+        dest="chat_template",
+        action="store_false",
+        help="transformers backend: plain concatenation of the messages even when the model has a chat template",
+    )
+    p.add_argument(
         "--match",
         default="strict",
         help="answer matching: strict (default: exact option) or release (the authors' script: also an answer "
@@ -343,6 +355,7 @@ def _spec(args: argparse.Namespace):
         api_base=args.api_base,
         dtype=args.dtype,
         device=args.device,
+        chat_template=args.chat_template,
     )
     return EvalSpec(
         args.model,
@@ -353,6 +366,7 @@ def _spec(args: argparse.Namespace):
         args.limit,
         generation,
         match=args.match,
+        scoring=args.scoring,
         repair=args.repair,
     )
 

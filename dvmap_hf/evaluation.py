@@ -23,7 +23,7 @@ from .dataset_folder import data_fingerprint, load_split
 from .errors import DvmapError
 from .io import atomic_file
 from .parsing import MATCH_RULES, parse_answer
-from .predictors import BACKENDS, REFERENCE_PREDICTORS, GenerationConfig, make_predictor
+from .predictors import BACKENDS, REFERENCE_PREDICTORS, SCORINGS, GenerationConfig, make_predictor
 from .prompts import PROMPT_STYLES, render_prompt
 from .report import score, write_report
 
@@ -41,11 +41,14 @@ class EvalSpec:
     limit: int | None = None  # a seeded sample of N rows, kept in dataset order (quick runs)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     match: str = "strict"  # answer matching: strict (the kit's) or release (the authors' evaluation script)
+    scoring: str = "generate"  # generate: a sampled completion; loglik: each option's log-likelihood
     repair: bool = False  # drop unusable predictions.jsonl lines and ask those rows again
 
     def __post_init__(self) -> None:
         if self.match not in MATCH_RULES:
             raise DvmapError(f"--match must be one of {', '.join(MATCH_RULES)}, not {self.match!r}")
+        if self.scoring not in SCORINGS:
+            raise DvmapError(f"--scoring must be one of {', '.join(SCORINGS)}, not {self.scoring!r}")
         if self.limit is not None and self.limit < 1:
             raise DvmapError(f"--limit must be >= 1, not {self.limit}")
         if self.model not in REFERENCE_PREDICTORS and self.backend not in BACKENDS:
@@ -61,6 +64,7 @@ class EvalSpec:
             "backend": backend,
             "limit": self.limit,
             "match": self.match,
+            "scoring": self.scoring,
             "generation": self.generation.identity(),
         }
 
@@ -177,10 +181,9 @@ def predict_rows(
             if row["id"] in done:
                 records.append(done[row["id"]])
                 continue
-            parsed = parse_answer(completion, row["options"], match)
-            fresh.append(
-                {"id": row["id"], "completion": completion, "parsed": parsed, "correct": parsed == row["answer_index"]}
-            )
+            scores = completion if isinstance(completion, dict) else {"completion": completion}
+            parsed = parse_answer(scores["completion"], row["options"], match)
+            fresh.append({"id": row["id"], **scores, "parsed": parsed, "correct": parsed == row["answer_index"]})
         if sink is not None:
             sink(fresh)
         records.extend(fresh)
@@ -202,7 +205,9 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
     rows = split.to_list()
     done = read_predictions(out / PREDICTIONS, rows, repair=spec.repair)
     missing = any(row["id"] not in done for row in rows)
-    predictor = make_predictor(spec.model, spec.dataset, spec.generation, spec.backend) if missing else None
+    predictor = (
+        make_predictor(spec.model, spec.dataset, spec.generation, spec.backend, spec.scoring) if missing else None
+    )
 
     def sink(fresh: list[dict]) -> None:
         _start_run(out, identity)
@@ -225,9 +230,18 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
         "rows": len(frame),
         "generation": asdict(spec.generation),
         "reference_fallbacks": getattr(predictor, "fallbacks", 0),
+        "prompt_format": _prompt_format(predictor),
     }
     write_report(out, metrics, frame)
     return metrics
+
+
+def _prompt_format(predictor) -> str:
+    """How the prompts reached the model: its chat template, or plain concatenation (base models)."""
+    backend = getattr(predictor, "backend", predictor)
+    if not hasattr(backend, "uses_chat_template"):
+        return "chat messages" if predictor is not None else "unknown (resumed run)"
+    return "chat template" if backend.uses_chat_template else "plain concatenation (no chat template)"
 
 
 def evaluated_frame(out: str | Path) -> pd.DataFrame:
@@ -249,6 +263,8 @@ def _with_predictions(split, predictions: dict[str, dict]) -> pd.DataFrame:
     completions = [predictions[i]["completion"] for i in frame["id"]]
     for rule in MATCH_RULES:
         frame[f"parsed_{rule}"] = [parse_answer(c, o, rule) for c, o in zip(completions, frame["options"])]
+    if all("option_probs" in predictions[i] for i in frame["id"]) and len(frame):  # log-likelihood scoring
+        frame["option_probs"] = [predictions[i]["option_probs"] for i in frame["id"]]
     return frame
 
 
@@ -297,7 +313,7 @@ def run_robustness(spec: EvalSpec, attribute: str, flips: dict[str, str], out: s
         {**row, attribute: flips[row[attribute]], "prompt": flipped_prompt(row, attribute, flips[row[attribute]])}
         for row in rows
     ]
-    predictor = make_predictor(spec.model, spec.dataset, spec.generation, spec.backend)
+    predictor = make_predictor(spec.model, spec.dataset, spec.generation, spec.backend, spec.scoring)
     size, seed = _batch_size(spec), spec.generation.seed
     before = predict_rows(predictor, rows, size, seed, {}, desc="as is", match=spec.match)
     after = predict_rows(predictor, flipped, size, seed, {}, desc="flipped", match=spec.match)

@@ -46,7 +46,7 @@ def push_dataset_folder(
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/datasets/{repo_id}")
 
 
-METRIC_NAMES = ("likert_consistency", "wasserstein_distance")
+METRIC_NAMES = ("likert_consistency", "wasserstein_distance", "distribution_distance")
 
 
 def push_metrics(namespace: str, private: bool = False) -> list[str]:

@@ -1,4 +1,5 @@
-"""The paper's metrics (Sec. 5.1) in plain numpy: Accuracy, Likert Consistency, Wasserstein Distance.
+"""The paper's metrics (Sec. 5.1) in plain numpy: Accuracy, Likert Consistency, Wasserstein Distance; and
+the distribution distances of the survey-alignment literature: total variation and Jensen-Shannon.
 
 Inputs are 0-based option indices, -1 = invalid (unparseable) prediction; `num_options` (K) is a
 scalar or one value per row. This module imports nothing but numpy, so `dvmap push-metrics` can ship
@@ -82,20 +83,18 @@ def invalid_rate(predictions) -> float:
     return float((pred == INVALID).mean()) if len(pred) else 0.0
 
 
-def wasserstein_distance(
-    predictions, references, num_options, groups: Sequence | None = None, normalize: bool = True
-) -> dict[str, float]:
-    """Mean over groups of the WD between predicted and real answer distributions.
-
-    Returns `wasserstein_distance`, `groups`, `groups_without_valid_prediction` and `invalid_rate`.
-    """
-    pred, ref, k = _validate(predictions, references, num_options)
+def _group_index(groups: Sequence | None, n: int) -> np.ndarray:
     if groups is None:
-        group = np.zeros(len(ref), dtype=np.int64)
-    else:
-        if len(groups) != len(ref):
-            raise ValueError(f"groups has {len(groups)} values for {len(ref)} rows")
-        _, group = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+        return np.zeros(n, dtype=np.int64)
+    if len(groups) != n:
+        raise ValueError(f"groups has {len(groups)} values for {n} rows")
+    return np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)[1].reshape(-1)
+
+
+def _group_distributions(pred, ref, k, groups):
+    """Per group: K, the real answer shares and the predicted ones over the group's options (rows padded to
+    the widest K), and whether any prediction of the group was valid."""
+    group = _group_index(groups, len(ref))
     n_groups, width = int(group.max()) + 1, int(k.max())
     group_k = np.zeros(n_groups, dtype=np.int64)
     np.maximum.at(group_k, group, k)
@@ -105,16 +104,68 @@ def wasserstein_distance(
     valid = pred != INVALID
     guess = np.bincount(group[valid] * width + pred[valid], minlength=n_groups * width).reshape(n_groups, width)
     has_valid = guess.sum(axis=1) > 0
-    real_cdf = np.cumsum(real / real.sum(axis=1, keepdims=True), axis=1)
-    guess_cdf = np.cumsum(guess / np.maximum(guess.sum(axis=1, keepdims=True), 1), axis=1)
-    inside = np.arange(width)[None, :] < (group_k[:, None] - 1)  # the last CDF term is 1 - 1 = 0
-    distance = (np.abs(guess_cdf - real_cdf) * inside).sum(axis=1)
+    real = real / real.sum(axis=1, keepdims=True)
+    guess = guess / np.maximum(guess.sum(axis=1, keepdims=True), 1)
+    return group, group_k, real, guess, has_valid
+
+
+def wasserstein_distance(
+    predictions, references, num_options, groups: Sequence | None = None, normalize: bool = True
+) -> dict[str, float]:
+    """Mean over groups of the WD between predicted and real answer distributions.
+
+    Returns `wasserstein_distance`, `groups`, `groups_without_valid_prediction` and `invalid_rate`.
+    """
+    pred, ref, k = _validate(predictions, references, num_options)
+    _, group_k, real, guess, has_valid = _group_distributions(pred, ref, k, groups)
+    inside = np.arange(real.shape[1])[None, :] < (group_k[:, None] - 1)  # the last CDF term is 1 - 1 = 0
+    distance = (np.abs(np.cumsum(guess, axis=1) - np.cumsum(real, axis=1)) * inside).sum(axis=1)
     distance = np.where(has_valid, distance, group_k - 1)
     if normalize:
         distance = distance / (group_k - 1)
     return {
         "wasserstein_distance": float(distance.mean()),
-        "groups": n_groups,
+        "groups": len(group_k),
         "groups_without_valid_prediction": int((~has_valid).sum()),
-        "invalid_rate": float((~valid).mean()),
+        "invalid_rate": float((pred == INVALID).mean()),
     }
+
+
+def _tv_js(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise total variation 0.5 * sum |p - q| and Jensen-Shannon distance in bits (log base 2, so it
+    lies in [0, 1]): sqrt(0.5 KL(p || m) + 0.5 KL(q || m)), m = (p + q) / 2."""
+    m = (p + q) / 2
+
+    def kl(a: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(a > 0, a * np.log2(a / m), 0.0).sum(axis=1)
+
+    return 0.5 * np.abs(p - q).sum(axis=1), np.sqrt(np.maximum(0.5 * kl(p) + 0.5 * kl(q), 0.0))
+
+
+def distribution_distances(
+    predictions, references, num_options, groups: Sequence | None = None, probabilities=None
+) -> dict[str, float]:
+    """Mean over groups of the total variation and the Jensen-Shannon distance (base 2) between the
+    predicted and the real answer distributions; a group with no valid prediction counts as 1 (the largest).
+
+    With `probabilities` (one list of K option probabilities per row, as log-likelihood scoring gives) the
+    "soft" versions use, per group, the mean predicted probabilities instead of the argmax counts.
+    """
+    pred, ref, k = _validate(predictions, references, num_options)
+    group, group_k, real, guess, has_valid = _group_distributions(pred, ref, k, groups)
+    tv, js = _tv_js(guess, real)
+    result = {
+        "total_variation": float(np.where(has_valid, tv, 1.0).mean()),
+        "jensen_shannon": float(np.where(has_valid, js, 1.0).mean()),
+    }
+    if probabilities is not None:
+        soft = np.zeros_like(real)
+        for row, (g, probs) in enumerate(zip(group, probabilities, strict=True)):
+            if len(probs) != k[row]:
+                raise ValueError(f"probabilities of row {row} have {len(probs)} values for {k[row]} options")
+            soft[g, : k[row]] += probs
+        soft = soft / soft.sum(axis=1, keepdims=True)
+        soft_tv, soft_js = _tv_js(soft, real)
+        result |= {"soft_total_variation": float(soft_tv.mean()), "soft_jensen_shannon": float(soft_js.mean())}
+    return result

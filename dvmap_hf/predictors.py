@@ -44,6 +44,7 @@ class GenerationConfig:
     top_k: int = 0  # 0 = off; explicit for the same reason (Qwen3 ships 20)
     greedy: bool = False
     enable_thinking: bool = False  # Qwen3: the structured CoT is in the visible answer
+    chat_template: bool = True  # transformers backend: the tokenizer's chat template when it has one
     seed: int = 0
     batch_size: int = 8
     concurrency: int = 8  # openai backend
@@ -60,7 +61,16 @@ class GenerationConfig:
 
     def identity(self) -> dict:
         """What must not change between an interrupted run and its resumption."""
-        keys = ("max_new_tokens", "temperature", "top_p", "top_k", "greedy", "enable_thinking", "seed")
+        keys = (
+            "max_new_tokens",
+            "temperature",
+            "top_p",
+            "top_k",
+            "greedy",
+            "enable_thinking",
+            "seed",
+            "chat_template",
+        )
         return {k: getattr(self, k) for k in keys}
 
     def sampling(self) -> dict:
@@ -179,7 +189,18 @@ class TransformersBackend:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
 
+    @property
+    def uses_chat_template(self) -> bool:
+        """The tokenizer's chat template, unless there is none (a base model) or `--no-chat-template`."""
+        return self.generation.chat_template and bool(self.tokenizer.chat_template)
+
     def render(self, prompts: Sequence[list[dict]]) -> list[str]:
+        """The model's input text: the chat template with the assistant turn opened, or the messages'
+        plain concatenation followed by a newline."""
+        if not self.uses_chat_template:
+            from .loglik import PLAIN_DELIMITER, plain_prompt
+
+            return [plain_prompt(messages) + PLAIN_DELIMITER for messages in prompts]
         return [
             self.tokenizer.apply_chat_template(
                 list(messages),
@@ -311,8 +332,21 @@ def _no_server(exc: Exception) -> bool:
     return isinstance(reason, ConnectionRefusedError | socket.gaierror)
 
 
-def make_predictor(model: str, dataset: str, generation: GenerationConfig, backend: str = "transformers") -> Any:
-    """`model` is a reference predictor name, or a model for `backend`."""
+SCORINGS = ("generate", "loglik")
+
+
+def make_predictor(
+    model: str, dataset: str, generation: GenerationConfig, backend: str = "transformers", scoring: str = "generate"
+) -> Any:
+    """`model` is a reference predictor name, or a model for `backend`; `scoring` generate (a sampled
+    completion) or loglik (each option's log-likelihood, `dvmap_hf.loglik`)."""
+    if scoring == "loglik":
+        from .loglik import LoglikScorer, VLLMLoglikScorer
+
+        if model in REFERENCE_PREDICTORS or backend == "openai":
+            raise DvmapError("--scoring loglik needs the model's token probabilities: a transformers or vllm model")
+        inner = make_predictor(model, dataset, generation, backend)
+        return (LoglikScorer if backend == "transformers" else VLLMLoglikScorer)(inner)
     if model in REFERENCE_PREDICTORS:
         if model == "random":
             return RandomPredictor(generation.seed)

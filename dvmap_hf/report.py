@@ -10,7 +10,14 @@ import pandas as pd
 
 from .errors import DvmapError
 from .io import atomic_file
-from .metrics import accuracy, entropy, invalid_rate, likert_consistency, wasserstein_distance
+from .metrics import (
+    accuracy,
+    distribution_distances,
+    entropy,
+    invalid_rate,
+    likert_consistency,
+    wasserstein_distance,
+)
 
 METRICS_FILE = "metrics.json"
 
@@ -18,11 +25,13 @@ METRICS_FILE = "metrics.json"
 def _scores(frame: pd.DataFrame) -> dict:
     pred, ref, k = frame["parsed"].to_numpy(), frame["answer_index"].to_numpy(), frame["num_options"].to_numpy()
     groups = (frame["country"] + "|" + frame["question_id"]).tolist()
+    probabilities = frame["option_probs"].tolist() if "option_probs" in frame else None
     return {
         "rows": int(len(frame)),
         "accuracy": accuracy(pred, ref, k),
         "likert_consistency": likert_consistency(pred, ref, k),
         "wasserstein_distance": wasserstein_distance(pred, ref, k, groups)["wasserstein_distance"],
+        **distribution_distances(pred, ref, k, groups, probabilities),
         "invalid_rate": invalid_rate(pred),
     }
 
@@ -94,6 +103,8 @@ def markdown_report(metrics: dict) -> str:
     )
     return f"""# dvmap eval: {run["model"]} on {run["dataset"]} / {run["config"]}
 
+Scoring `{run.get("scoring", "generate")}` ({SCORING_NOTE[run.get("scoring", "generate")]}); prompts
+as {run.get("prompt_format", "chat messages")}.
 Backend `{run["backend"]}`, {run["rows"]} rows, temperature {run["generation"]["temperature"]}
 {"(greedy)" if run["generation"]["greedy"] else ""}, top_p {run["generation"].get("top_p")}, top_k
 {run["generation"].get("top_k")}, seed {run["generation"]["seed"]}. Answers matched with the
@@ -107,6 +118,8 @@ evaluation script, which also credits an answer containing exactly one option):
 ## Overall
 
 {_table({"all": metrics["overall"]}, "rows")}
+
+{_distances(metrics["overall"])}
 
 ## Per country
 
@@ -126,6 +139,26 @@ evaluation script, which also credits an answer containing exactly one option):
 
 Entropy of the answer distribution vs accuracy, per question: Pearson r = {r}.
 """
+
+
+SCORING_NOTE = {
+    "generate": "a sampled completion, parsed",
+    "loglik": "each option's log-likelihood as the answer; the most probable option is the prediction",
+}
+
+
+def _distances(overall: dict) -> str:
+    """The distribution distances of the run, as a sentence."""
+    text = (
+        "Distribution distances, per country x question group, averaged over groups: total variation "
+        f"{overall['total_variation']:.4f}, Jensen-Shannon distance (log base 2) {overall['jensen_shannon']:.4f}"
+    )
+    if "soft_total_variation" in overall:
+        text += (
+            "; from the mean predicted option probabilities (soft): total variation "
+            f"{overall['soft_total_variation']:.4f}, Jensen-Shannon {overall['soft_jensen_shannon']:.4f}"
+        )
+    return text + "."
 
 
 def _bar_plot(path: Path, scores: dict[str, dict], title: str) -> None:

@@ -304,4 +304,5 @@ def test_compare_and_push_metrics_cli(built, tmp_path, capsys, monkeypatch):
         "upload_file",
         "my-org/wasserstein_distance",
     ) in spaces
+    assert ("create_repo", "my-org/distribution_distance") in spaces
     assert all(c[2].get("repo_type") == "space" for c in fake.calls)

@@ -96,7 +96,7 @@ def test_evaluate_modules_load_offline_and_agree_with_the_core():
 
 
 def test_metric_cards_have_the_evaluate_header():
-    for name in ("likert_consistency", "wasserstein_distance"):
+    for name in ("likert_consistency", "wasserstein_distance", "distribution_distance"):
         folder = ROOT / "evaluate_metrics" / name
         card = (folder / "README.md").read_text()
         assert card.startswith("---\n") and "- evaluate\n- metric\n" in card and "## Citation" in card

@@ -1,0 +1,61 @@
+"""Distribution distances (total variation, Jensen-Shannon) between predicted and real answer distributions."""
+
+import datasets
+import evaluate
+
+_CITATION = """\
+@inproceedings{dvmap2026,
+  title     = {Fine-Grained Pluralistic Value Alignment via High-Consensus Demographic-Value Mapping},
+  booktitle = {Proceedings of the 64th Annual Meeting of the Association for Computational Linguistics (ACL)},
+  year      = {2026},
+  note      = {arXiv:2605.14420}
+}
+"""
+
+_DESCRIPTION = """\
+Per group (e.g. country x question), the predicted and the real answers give two probability
+distributions over the group's K options. The module returns, averaged over groups, the total variation
+0.5 * sum_k |p_k - q_k| and the Jensen-Shannon distance sqrt(JSD) with log base 2, both in [0, 1]. With
+`probabilities` (each row's probability of every option, as log-likelihood scoring gives), the "soft"
+versions compare the mean predicted probabilities of the group with the real answers. Neither distance
+sees the order of the options (the Wasserstein module does). Invalid predictions (-1) are left out of the
+predicted distribution; a group with no valid prediction counts as 1.
+"""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer. Whole
+        numbers: 1.7 (or num_options 4.9) is an error, never truncated.
+    references (`list` of `int`): real option indices, 0-based.
+    num_options (`int` or `list` of `int`): K, one for all rows or one per row (constant within a group).
+    groups (`list` of `str`, optional): the group of each row, e.g. "USA|Q1"; default: one group.
+    probabilities (`list` of `list` of `float`, optional): each row's K option probabilities.
+Returns:
+    total_variation (`float`), jensen_shannon (`float`, log base 2); with probabilities also
+    soft_total_variation (`float`) and soft_jensen_shannon (`float`).
+Examples:
+    Example 1: two rows of a 3-option question, one predicted right:
+        >>> dd = evaluate.load("evaluate_metrics/distribution_distance")
+        >>> dd.compute(predictions=[0, 2], references=[0, 1], num_options=3)["total_variation"]
+        0.5
+"""
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class DistributionDistance(evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}
+            ),
+        )
+
+    def _compute(self, predictions, references, num_options, groups=None, probabilities=None):
+        try:
+            from dvmap_hf.metrics import distribution_distances
+        except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file
+            from metrics_core import distribution_distances
+        return distribution_distances(predictions, references, num_options, groups, probabilities)
