@@ -51,6 +51,11 @@ def _run(rewards: list[str], name: str):
     return grpo_main(*args, argv=["bench"])
 
 
+def constant_reward(completions, **kwargs) -> list[float]:
+    """0.0 for everything: the baseline our rewards' overhead is measured against (named by import path)."""
+    return [0.0] * len(completions)
+
+
 def _step_time(trainer) -> float:
     times = [e["step_time"] for e in trainer.state.log_history if "step_time" in e][1:]  # skip the first step
     return sum(times) / len(times)
@@ -63,7 +68,7 @@ def main(argv=None) -> list[dict]:
 
     os.environ.setdefault("TQDM_DISABLE", "1")
     ours = _step_time(_run(["accuracy_reward", "format_reward"], "ours"))
-    constant = _step_time(_run(["constant_reward"], "constant"))
+    constant = _step_time(_run(["grpo_step.constant_reward"], "constant"))
     rows = load_dataset(str(dataset_folder()), "corpus")["train"].select(range(512)).to_list()
     completions = [f"<answer>{r['options'][i % r['num_options']]}</answer>" for i, r in enumerate(rows)]
     columns = {k: [r[k] for r in rows] for k in ("options", "answer_index", "num_options")}

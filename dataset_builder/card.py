@@ -46,6 +46,15 @@ def card_metadata(synthetic: bool) -> dict:
     }
 
 
+#: What a build keeps, by `--consensus`.
+KEPT = {
+    "strict": "kept only where every respondent of the archetype gave the same answer (Shannon entropy H = 0), "
+    "as in the paper",
+    "majority": "each with the most frequent answer of the archetype's respondents, whatever their agreement "
+    "(`--consensus majority`: `entropy` gives each row's H; the paper keeps H = 0 only)",
+}
+
+
 def card_body(
     source: dict, parameters: dict, sizes: dict[tuple[str, str], int], stats: dict, shortfalls: list[str]
 ) -> str:
@@ -59,10 +68,9 @@ def card_body(
     short = "\n".join(f"- {line}" for line in shortfalls) or "- none"
     return f"""# DVMap: high-consensus demographic-value mapping{" (SYNTHETIC)" if synthetic else ""}
 
-{warning}Demographic archetypes (11 attributes) paired with World Values Survey Wave 7 value questions, kept only
-where every respondent of the archetype gave the same answer (Shannon entropy H = 0), as in *Fine-Grained
-Pluralistic Value Alignment via High-Consensus Demographic-Value Mapping* (ACL 2026). Built with
-[dvmap-hf](https://github.com/) `dvmap build`.
+{warning}Demographic archetypes (11 attributes) paired with World Values Survey Wave 7 value questions,
+{KEPT[parameters["consensus"]]}, after *Fine-Grained Pluralistic Value Alignment via High-Consensus
+Demographic-Value Mapping* (ACL 2026). Built with dvmap-hf's `dvmap build`.
 
 ## Usage
 

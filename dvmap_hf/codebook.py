@@ -3,7 +3,8 @@
 Labels aim at the exact strings of the authors' released DVMap files (questionnaire wording for
 options and most attributes, the codebook's detailed lists for religion and language, ISO 3166
 country names, "Not Answered" for a missing attribute), whatever labels a given .sav/.dta carries.
-Sources and discrepancies: ``shared/wvs_codebook.md``; the release strings: ``shared/DESIGN.md``.
+Sources: the WVS Wave 7 codebook (v6.0, with its annex of detailed religion and language codes, kept
+in ``data/wvs_detailed_codes.yaml``) and the strings of the authors' released DVMap files.
 """
 
 from __future__ import annotations
@@ -218,13 +219,6 @@ def _attributes() -> tuple[Attribute, ...]:
 
 ATTRIBUTES: tuple[Attribute, ...] = _attributes()
 ATTRIBUTE_NAMES: tuple[str, ...] = tuple(a.name for a in ATTRIBUTES)
-
-
-def attribute(name: str) -> Attribute:
-    for attr in ATTRIBUTES:
-        if attr.name == name:
-            return attr
-    raise KeyError(f"unknown attribute {name!r}; expected one of {', '.join(ATTRIBUTE_NAMES)}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -213,11 +213,6 @@ def release_gaussian_reward(
     return rewards
 
 
-def constant_reward(completions: list[Any], **kwargs) -> list[float]:
-    """0.0 for everything: the baseline `bench/grpo_step.py` measures our rewards' overhead against."""
-    return [0.0] * len(completions)
-
-
 #: Names a recipe may list under `reward_funcs`.
 REWARD_FUNCS: dict[str, Callable[..., Callable]] = {
     "accuracy_reward": lambda alpha: accuracy_reward,
@@ -227,12 +222,29 @@ REWARD_FUNCS: dict[str, Callable[..., Callable]] = {
     "release_distance_reward": lambda alpha: release_distance_reward,
     "release_rarity_reward": lambda alpha: release_rarity_reward,
     "release_gaussian_reward": lambda alpha: release_gaussian_reward,
-    "constant_reward": lambda alpha: constant_reward,
 }
 
 
+def unknown_rewards(names: Sequence[str]) -> list[str]:
+    """Names that are neither in REWARD_FUNCS nor a dotted import path (`my_pkg.rewards.my_reward`)."""
+    return [name for name in names if name not in REWARD_FUNCS and "." not in name]
+
+
+def _imported(path: str) -> Callable:
+    from importlib import import_module
+
+    module, _, attribute = path.rpartition(".")
+    try:
+        return getattr(import_module(module), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"reward function {path!r} cannot be imported ({exc})") from exc
+
+
 def get_reward_funcs(names: Sequence[str], likert_alpha: float = 1.0) -> list[Callable]:
-    unknown = [name for name in names if name not in REWARD_FUNCS]
+    """The reward functions named in a recipe: our registry's names, or dotted import paths of your own."""
+    unknown = unknown_rewards(names)
     if unknown:
-        raise ValueError(f"unknown reward function(s) {unknown}; expected some of {sorted(REWARD_FUNCS)}")
-    return [REWARD_FUNCS[name](likert_alpha) for name in names]
+        raise ValueError(
+            f"unknown reward function(s) {unknown}; expected some of {sorted(REWARD_FUNCS)} or a dotted import path"
+        )
+    return [REWARD_FUNCS[name](likert_alpha) if name in REWARD_FUNCS else _imported(name) for name in names]

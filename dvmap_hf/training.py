@@ -25,7 +25,7 @@ from trl import (
 
 from .codebook import ATTRIBUTE_NAMES
 from .prompts import target_completion
-from .rewards import REWARD_FUNCS, get_reward_funcs
+from .rewards import REWARD_FUNCS, get_reward_funcs, unknown_rewards
 
 logger = logging.getLogger("dvmap.training")
 
@@ -42,16 +42,18 @@ class DVMapScriptArguments(ScriptArguments):
     dataset_test_split: str = field(default="validation", metadata={"help": "Split used when eval is on."})
     reward_funcs: list[str] = field(
         default_factory=lambda: ["accuracy_reward", "format_reward"],
-        metadata={"help": f"Reward functions, by name: {', '.join(REWARD_FUNCS)}."},
+        metadata={"help": f"Reward functions, by name ({', '.join(REWARD_FUNCS)}) or dotted import path."},
     )
     likert_alpha: float = field(default=1.0, metadata={"help": "alpha of likert_reward (the soft-reward ablation)."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use the first N training rows only."})
     shuffle_seed: int | None = field(default=None, metadata={"help": "Shuffle the training rows with this seed."})
 
     def __post_init__(self):
-        unknown = [name for name in self.reward_funcs if name not in REWARD_FUNCS]
+        unknown = unknown_rewards(self.reward_funcs)
         if unknown:
-            raise ValueError(f"reward_funcs: unknown {unknown}; expected names from {sorted(REWARD_FUNCS)}")
+            raise ValueError(
+                f"reward_funcs: unknown {unknown}; expected names from {sorted(REWARD_FUNCS)} or dotted import paths"
+            )
         if self.max_train_samples is not None and self.max_train_samples < 1:
             raise ValueError(f"max_train_samples must be >= 1, got {self.max_train_samples}")
 

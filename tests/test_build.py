@@ -130,6 +130,8 @@ def test_majority_mode_and_min_support(tmp_path, wvs_sav):
     majority = build_folder(small_config(wvs_sav, consensus="majority"), tmp_path / "m")
     frame = _load(tmp_path / "m", "corpus")["train"].to_pandas()
     assert (frame.entropy > 0).any() and majority["stats"]["pairs_kept"] == majority["stats"]["pairs"]
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "most frequent answer" in card and "kept only where every respondent" not in card
     build_folder(small_config(wvs_sav, min_support=2), tmp_path / "s")
     supported = _load(tmp_path / "s", "corpus")["train"].to_pandas()
     assert (supported.support >= 2).all() and (supported.entropy == 0).all()

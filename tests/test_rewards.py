@@ -50,3 +50,11 @@ def test_registry_names_match_logging_names():
     assert [f.__name__ for f in funcs] == ["accuracy_reward", "format_reward", "likert_reward"]
     with pytest.raises(ValueError, match="unknown reward function"):
         get_reward_funcs(["acuracy_reward"])
+
+
+def test_a_reward_of_your_own_by_import_path():
+    (custom,) = get_reward_funcs(["dvmap_hf.rewards.release_reward"])
+    assert custom is rewards.release_reward
+    with pytest.raises(ValueError, match="cannot be imported"):
+        get_reward_funcs(["dvmap_hf.rewards.no_such_reward"])
+    assert "constant_reward" not in rewards.REWARD_FUNCS  # the benchmark's baseline is not offered to users
