@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .dataset_folder import read_manifest
 from .errors import DvmapError
-from .io import checkout_folder
+from .resources import resource_folder
 
 
 def hub_api():
@@ -58,7 +58,7 @@ def push_metrics(namespace: str, private: bool = False) -> list[str]:
         try:
             api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
             api.upload_folder(
-                folder_path=str(checkout_folder("evaluate_metrics", name, purpose="push-metrics")),
+                folder_path=str(resource_folder("evaluate_metrics") / name),
                 repo_id=repo_id,
                 repo_type="space",
                 commit_message=f"Upload {name} (dvmap-hf)",

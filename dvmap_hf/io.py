@@ -15,14 +15,6 @@ from pathlib import Path
 from .errors import DvmapError
 
 
-def checkout_folder(*parts: str, purpose: str) -> Path:
-    """A folder of the dvmap-hf checkout (recipes, evaluate modules): not shipped in a wheel."""
-    folder = Path(__file__).resolve().parent.parent.joinpath(*parts)
-    if not folder.is_dir():
-        raise DvmapError(f"{folder}: not found; {purpose} needs a dvmap-hf checkout (pip install -e .)")
-    return folder
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
