@@ -54,7 +54,13 @@ def _quickstart(p: argparse.ArgumentParser) -> None:
         from .quickstart import quickstart
 
         spec = QuickstartSpec(
-            args.out, args.respondents, args.sft_steps, args.grpo_steps, args.eval_rows, args.seed, args.force
+            out=args.out,
+            respondents=args.respondents,
+            sft_steps=args.sft_steps,
+            grpo_steps=args.grpo_steps,
+            eval_rows=args.eval_rows,
+            seed=args.seed,
+            force=args.force,
         )
         print(quickstart(spec))
 

@@ -173,6 +173,16 @@ class TransformersBackend:
 
     name = "transformers"
 
+    @classmethod
+    def from_loaded(cls, model, tokenizer, generation: GenerationConfig) -> TransformersBackend:
+        """A backend around a model already in memory (e.g. one being trained)."""
+        import torch
+
+        backend = cls.__new__(cls)
+        backend.generation, backend.torch, backend.model, backend.tokenizer = generation, torch, model, tokenizer
+        backend._prepare()
+        return backend
+
     def __init__(self, model: str, generation: GenerationConfig):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -184,7 +194,11 @@ class TransformersBackend:
             self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype)
         except OSError as exc:
             raise DvmapError(f"cannot load model {model!r}: {exc}".splitlines()[0]) from exc
-        self.model.to(generation.torch_device()).eval()
+        self.model.to(generation.torch_device())
+        self._prepare()
+
+    def _prepare(self) -> None:
+        self.model.eval()
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

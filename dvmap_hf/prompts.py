@@ -2,7 +2,8 @@
 
 Styles: `structured_cot` (default, the paper's DVMap template), `free_cot` (same persona, "think
 step by step": the Standard-RL ablation of Sec. 5.8), `direct` (answer only: the base-model
-setting) and `release` (the authors' released prompt text, byte for byte). Every style asks for the
+setting), `release` (the authors' released prompt text, byte for byte) and `compact` (labelled
+attribute lines, for small models trained on a CPU). Every style asks for the
 final option inside <answer></answer> tags. Prompts are stored as chat messages (TRL's
 conversational format), optionally after the authors' system message (`system_message`). Bump
 PROMPT_VERSION whenever any text changes.
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 PROMPT_VERSION = 2  # 2: the `release` style and the authors' system prompts
-PROMPT_STYLES = ("structured_cot", "free_cot", "direct", "release")
+PROMPT_STYLES = ("structured_cot", "free_cot", "direct", "release", "compact")
 SYSTEM_PROMPTS = ("release", "none")
 
 PERSONA = (
@@ -110,12 +112,44 @@ RELEASE_TASK = "".join(
     ]
 )
 
-#: style -> (persona template, the rest of the user message).
+# For small models trained on a CPU (the quickstart): the question and its options first, then the 11
+# attributes as short labelled lines and the answer format; no instructions to read past. The question
+# comes first so that, reading left to right, each attribute is seen knowing what is asked.
+COMPACT_INPUT = "Question: {question}\nOptions: {options}\n"
+COMPACT_PERSONA = (
+    "".join(
+        f"{label}: {{{name}}}\n"
+        for label, name in (
+            ("Country", "country"),
+            ("Gender", "gender"),
+            ("Age", "life_stage"),
+            ("Marital status", "marital_status"),
+            ("Children", "has_children"),
+            ("Income", "income_bracket"),
+            ("Occupation", "occupation"),
+            ("Work", "work_nature"),
+            ("Education", "education_level"),
+            ("Religion", "religion"),
+            ("Language", "common_language"),
+        )
+    )
+    + "Answer as this person, inside <answer></answer>."
+)
+
+
+class Template(NamedTuple):
+    persona: str  # filled per profile
+    rest: str  # filled per question (the instructions, the question and its options)
+    question_first: bool = False  # the message is rest + persona instead of persona + rest
+
+
+#: style -> its template.
 TEMPLATES = {
-    "structured_cot": (PERSONA, STRUCTURED_COT + INPUT),
-    "free_cot": (PERSONA, FREE_COT + INPUT),
-    "direct": (PERSONA, DIRECT + INPUT),
-    "release": (RELEASE_PERSONA, RELEASE_TASK),
+    "structured_cot": Template(PERSONA, STRUCTURED_COT + INPUT),
+    "free_cot": Template(PERSONA, FREE_COT + INPUT),
+    "direct": Template(PERSONA, DIRECT + INPUT),
+    "release": Template(RELEASE_PERSONA, RELEASE_TASK),
+    "compact": Template(COMPACT_PERSONA, COMPACT_INPUT, question_first=True),
 }
 
 # The authors' system messages, verbatim: the training one (verl `rl_dataset.py`, `_build_messages`) is
@@ -169,7 +203,7 @@ def _fill_columns(template: str, columns: Mapping[str, pa.Array]) -> pa.Array:
     return pc.binary_join_element_wise(*[p for p in parts if not isinstance(p, str) or p], "")
 
 
-def _templates(style: str) -> tuple[str, str]:
+def _templates(style: str) -> Template:
     if style not in TEMPLATES:
         raise ValueError(f"prompt style must be one of {', '.join(PROMPT_STYLES)}, not {style!r}")
     return TEMPLATES[style]
@@ -190,9 +224,10 @@ def render_prompt(
     system: str | None = None,
 ) -> list[dict[str, str]]:
     """The conversation for one archetype x question: the optional system message, then the user message."""
-    persona, rest = _templates(style)
+    template = _templates(style)
     values = {**profile, "question": question, "options": OPTION_SEPARATOR.join(options)}
-    return as_messages(_fill(persona, values) + _fill(rest, values), system)
+    persona, rest = _fill(template.persona, values), _fill(template.rest, values)
+    return as_messages(rest + persona if template.question_first else persona + rest, system)
 
 
 def target_completion(messages: Sequence[Mapping[str, str]], answer: str) -> str:
@@ -217,10 +252,10 @@ def render_prompt_texts(
     block is rendered once, then the two are joined by a take: 80,000 rows cost about as much as
     5,000 profiles.
     """
-    persona_template, rest_template = _templates(style)
-    persona = _fill_columns(persona_template, profiles)
+    template = _templates(style)
+    persona = _fill_columns(template.persona, profiles).take(profile_index)
     rest = _fill_columns(
-        rest_template,
+        template.rest,
         {"question": questions["question"], "options": pc.binary_join(questions["options"], OPTION_SEPARATOR)},
-    )
-    return pc.binary_join_element_wise(persona.take(profile_index), rest.take(question_index), "")
+    ).take(question_index)
+    return pc.binary_join_element_wise(*((rest, persona) if template.question_first else (persona, rest)), "")

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DvmapError
-from .io import check_output_dir, checkout_folder
+from .io import check_output_dir
+from .resources import resource_folder
 
 REFERENCE = ("random", "majority", "tabular")
 
@@ -26,6 +27,7 @@ class QuickstartSpec:
     grpo_steps: int = 30
     eval_rows: int = 600  # the same seeded sample of cross_demographic for every predictor
     seed: int = 0
+    curve_rows: int = 96  # held-out rows (corpus validation) behind the learning curve
     force: bool = False
 
 
@@ -35,59 +37,78 @@ def _step(number: int, text: str) -> float:
 
 
 def _train(out: Path, spec: QuickstartSpec) -> Path:
+    """SFT cold start, then GRPO, each with the held-out accuracy logged along the way; the curve is drawn."""
+    from .dataset_folder import load_split
+    from .evaluation import sample_rows
     from .tiny import build_tiny_model
-    from .training import grpo_main, parse_grpo, parse_sft, sft_main
+    from .training import HeldOutAccuracy, grpo_main, parse_grpo, parse_sft, sft_main
 
-    recipes = checkout_folder("training", "recipes", purpose="the quickstart")
+    recipes = resource_folder("recipes")
     runs, dataset = out / "runs", str(out / "dvmap")
     build_tiny_model(runs / "tiny-qwen3", seed=spec.seed)
-    _step(5, f"SFT cold start, {spec.sft_steps} steps: teach the <answer> format (training/sft.py)")
-    sft_main(
+    # held-out profiles of the corpus (validation), not the rows of the final table
+    heldout = sample_rows(load_split(dataset, "corpus", "validation"), spec.curve_rows, spec.seed).to_list()
+    common = ["--dataset_name", dataset, "--disable_tqdm", "false", "--seed", str(spec.seed)]
+    _step(5, f"SFT cold start, {spec.sft_steps} steps (training/sft.py, recipe tiny-cpu-sft.yaml)")
+    sft = sft_main(
         *parse_sft(
-            [
-                "--config",
-                str(recipes / "tiny-cpu-sft.yaml"),
-                "--model_name_or_path",
-                str(runs / "tiny-qwen3"),
-                "--dataset_name",
-                dataset,
-                "--output_dir",
-                str(runs / "tiny-sft"),
-                "--max_steps",
-                str(spec.sft_steps),
-                "--logging_steps",
-                str(max(1, spec.sft_steps // 5)),
-                "--disable_tqdm",
-                "false",
-            ]
+            ["--config", str(recipes / "tiny-cpu-sft.yaml"), "--model_name_or_path", str(runs / "tiny-qwen3")]
+            + ["--output_dir", str(runs / "tiny-sft"), "--max_steps", str(spec.sft_steps), *common]
+            + ["--logging_steps", str(max(1, spec.sft_steps // 10))]
         ),
         argv=["dvmap quickstart"],
+        callbacks=[HeldOutAccuracy(heldout, every=max(1, spec.sft_steps // 8))],
     )
-    _step(6, f"GRPO, {spec.grpo_steps} steps: accuracy + 0.1 x format reward (training/grpo.py)")
-    grpo_main(
+    _step(6, f"GRPO, {spec.grpo_steps} steps: accuracy + 0.1 x format reward (training/grpo.py, tiny-cpu.yaml)")
+    grpo = grpo_main(
         *parse_grpo(
-            [
-                "--config",
-                str(recipes / "tiny-cpu.yaml"),
-                "--model_name_or_path",
-                str(runs / "tiny-sft"),
-                "--dataset_name",
-                dataset,
-                "--output_dir",
-                str(runs / "tiny-grpo"),
-                "--max_steps",
-                str(spec.grpo_steps),
-                "--save_strategy",
-                "no",
-                "--logging_steps",
-                str(max(1, spec.grpo_steps // 5)),
-                "--disable_tqdm",
-                "false",
-            ]
+            ["--config", str(recipes / "tiny-cpu.yaml"), "--model_name_or_path", str(runs / "tiny-sft")]
+            + ["--output_dir", str(runs / "tiny-grpo"), "--max_steps", str(spec.grpo_steps), *common]
+            + ["--save_strategy", "no", "--logging_steps", str(max(1, spec.grpo_steps // 10))]
         ),
         argv=["dvmap quickstart"],
+        callbacks=[HeldOutAccuracy(heldout, every=max(1, spec.grpo_steps // 6))],
     )
+    plot_learning_curve(sft.state.log_history, grpo.state.log_history, out / "learning_curve.png")
     return runs / "tiny-grpo"
+
+
+def plot_learning_curve(sft_log: list[dict], grpo_log: list[dict], path: Path) -> None:
+    """Held-out accuracy over both phases (top), and what each phase optimises (bottom): the SFT loss,
+    then GRPO's mean accuracy reward."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .io import atomic_file
+
+    offset = max((e["step"] for e in sft_log if "heldout_accuracy" in e), default=0)
+    curve = [(e["step"], e["heldout_accuracy"]) for e in sft_log if "heldout_accuracy" in e]
+    curve += [(offset + e["step"], e["heldout_accuracy"]) for e in grpo_log if "heldout_accuracy" in e]
+    loss = [(e["step"], e["loss"]) for e in sft_log if "loss" in e and "step" in e]
+    reward = [
+        (offset + e["step"], e["rewards/accuracy_reward/mean"])
+        for e in grpo_log
+        if "rewards/accuracy_reward/mean" in e
+    ]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
+    top.plot(*zip(*curve), marker="o", color="#4C72B0", label="held-out accuracy (greedy, corpus validation)")
+    top.set_ylabel("accuracy")
+    top.set_ylim(0, 1)
+    if loss:
+        bottom.plot(*zip(*loss), color="#DD8452", label="SFT loss (per token)")
+    if reward:
+        bottom.plot(*zip(*reward), color="#55A868", label="GRPO accuracy reward (mean)")
+    for axis in (top, bottom):
+        axis.axvline(offset, color="grey", linestyle=":", linewidth=1)
+        axis.legend(loc="best", fontsize=8)
+    bottom.set_xlabel("training step (SFT, then GRPO)")
+    top.set_title("Tiny Qwen3 on the synthetic default: learning curve")
+    fig.tight_layout()
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
 
 
 def evaluate_on_sample(model: str, name: str, out: Path, spec: QuickstartSpec) -> Path:
@@ -112,10 +133,11 @@ def _run(spec: QuickstartSpec) -> str:
     out, started = spec.out, time.perf_counter()
     _step(1, f"synthetic WVS-format file, {spec.respondents:,} respondents (SYNTHETIC, not survey data)")
     wvs = write_synthetic_wvs(out / "synthetic_wvs.sav", SynthSpec(respondents=spec.respondents, seed=spec.seed))
-    _step(2, "build corpus, cross_demographic, cross_country and cross_value (dvmap build)")
-    # No system message: the tiny CPU model answers with `<answer>` alone and has no room for the
-    # reasoning block the authors' system message asks for (12 new tokens).
-    print(format_report(build_folder(BuildConfig(wvs=wvs, system_prompt="none"), out / "dvmap")))
+    _step(2, "build corpus, cross_demographic, cross_country and cross_value (dvmap build, compact prompts)")
+    # For a 2-layer model trained in minutes: the compact prompt style (the 11 attributes as labelled
+    # lines) and no system message (it asks for a reasoning block; the model answers in 12 tokens).
+    config = BuildConfig(wvs=wvs, prompt_style="compact", system_prompt="none")
+    print(format_report(build_folder(config, out / "dvmap")))
     _step(3, f"reference predictors on {spec.eval_rows} rows of cross_demographic: {', '.join(REFERENCE)}")
     runs = [evaluate_on_sample(name, name, out, spec) for name in REFERENCE]
     _step(4, "tiny random Qwen3 (2 layers) with a tokenizer trained here")
@@ -126,8 +148,8 @@ def _run(spec: QuickstartSpec) -> str:
     minutes = (time.perf_counter() - started) / 60
     return (
         f"\n{table}\n\nAcc / LC in %, WD normalised by K - 1; {spec.eval_rows} rows of cross_demographic "
-        f"(SYNTHETIC data).\nReports and plots: {out}/runs/eval-*/report.md; dataset: {out}/dvmap; "
-        f"model: {model}\nDone in {minutes:.1f} min."
+        f"(SYNTHETIC data).\nReports and plots: {out}/runs/eval-*/report.md; learning curve: "
+        f"{out}/learning_curve.png; dataset: {out}/dvmap; model: {model}\nDone in {minutes:.1f} min."
     )
 
 

@@ -25,7 +25,7 @@ FORMAT_TAGS = ["<answer>", "</answer>", "<reasoning>", "</reasoning>"]
 
 def kit_texts() -> Iterator[str]:
     """Every string the kit's prompts and answers are made of."""
-    yield from (part for template in TEMPLATES.values() for part in template)
+    yield from (part for template in TEMPLATES.values() for part in (template.persona, template.rest))
     yield from (RELEASE_SYSTEM_TRAIN, RELEASE_SYSTEM_EVAL)
     for question in QUESTIONS.values():
         yield question.text
@@ -58,7 +58,9 @@ def tiny_tokenizer(vocab_size: int = 1024):
     return tokenizer
 
 
-def build_tiny_model(out: str | Path, hidden_size: int = 64, layers: int = 2, seed: int = 0) -> Path:
+def build_tiny_model(
+    out: str | Path, hidden_size: int = 64, layers: int = 2, seed: int = 0, vocab_size: int = 1024
+) -> Path:
     """Save a randomly initialised 2-layer Qwen3 and its tokenizer to `out` (about 0.2M parameters), all at
     once (`out` is replaced whole, as `dvmap tiny-model --force` asks)."""
     import torch
@@ -71,7 +73,7 @@ def build_tiny_model(out: str | Path, hidden_size: int = 64, layers: int = 2, se
     if layers < 1:
         raise DvmapError(f"--layers must be >= 1, not {layers}")
 
-    tokenizer = tiny_tokenizer()
+    tokenizer = tiny_tokenizer(vocab_size)
     config = Qwen3Config(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,

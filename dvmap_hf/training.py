@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 
+from transformers import TrainerCallback
 from trl import (
     GRPOConfig,
     GRPOTrainer,
@@ -184,6 +185,44 @@ class DVMapSFTTrainer(ModelCardMixin, SFTTrainer):
     pass
 
 
+class HeldOutAccuracy(TrainerCallback):
+    """Greedy accuracy on a fixed held-out sample every `every` steps (and at the last), appended to the
+    trainer's log history as `heldout_accuracy`: the learning curve people expect to see. The same
+    generation and parser as `dvmap eval`."""
+
+    def __init__(self, rows: list[dict], every: int, max_new_tokens: int = 12):
+        self.rows, self.every, self.max_new_tokens = rows, max(1, every), max_new_tokens
+
+    def measure(self, model, tokenizer) -> float:
+        from .parsing import parse_answer
+        from .predictors import GenerationConfig, TransformersBackend
+
+        side = tokenizer.padding_side
+        backend = TransformersBackend.from_loaded(
+            model, tokenizer, GenerationConfig(max_new_tokens=self.max_new_tokens, greedy=True)
+        )
+        was_training = model.training
+        try:
+            completions = [c for i in range(0, len(self.rows), 32) for c in backend(self.rows[i : i + 32])]
+        finally:
+            tokenizer.padding_side = side
+            model.train(was_training)
+        hits = [
+            parse_answer(c, r["options"]) == r["answer_index"] for c, r in zip(completions, self.rows, strict=True)
+        ]
+        return sum(hits) / len(hits)
+
+    def _log(self, state, model, tokenizer) -> None:
+        state.log_history.append({"step": state.global_step, "heldout_accuracy": self.measure(model, tokenizer)})
+
+    def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
+        self._log(state, model, processing_class)
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+            self._log(state, model, processing_class)
+
+
 def to_prompt_completion(row: dict) -> dict:
     """TRL's conversational prompt-completion format for the cold start: the loss is on the answer only,
     written in the format the row's system message asks for."""
@@ -242,6 +281,7 @@ def grpo_main(
     training_args: GRPOConfig,
     model_args: ModelConfig,
     argv: list[str] | None = None,
+    callbacks: list | None = None,
 ) -> DVMapGRPOTrainer:
     """GRPO with DVMap's rewards. Returns the trainer."""
     # 1. logging, GPU-only pieces, model init, resume
@@ -264,6 +304,7 @@ def grpo_main(
         train_dataset=train,
         eval_dataset=evaluation,
         peft_config=get_peft_config(model_args),
+        callbacks=callbacks,
     )
     trainer.dvmap_info = _card_info(
         script_args, model_args, argv, script_args.reward_funcs, training_args.reward_weights
@@ -273,7 +314,11 @@ def grpo_main(
 
 
 def sft_main(
-    script_args: DVMapScriptArguments, training_args: SFTConfig, model_args: ModelConfig, argv: list[str] | None = None
+    script_args: DVMapScriptArguments,
+    training_args: SFTConfig,
+    model_args: ModelConfig,
+    argv: list[str] | None = None,
+    callbacks: list | None = None,
 ) -> DVMapSFTTrainer:
     """The cold start: SFT on the gold option in the answer format the prompt asks for. Returns the trainer."""
     checkpoint = _prepare(script_args, training_args, model_args, use_vllm=False)
@@ -287,6 +332,7 @@ def sft_main(
         train_dataset=train,
         eval_dataset=evaluation,
         peft_config=get_peft_config(model_args),
+        callbacks=callbacks,
     )
     trainer.dvmap_info = {**_card_info(script_args, model_args, argv, [], []), "method": "SFT"}
     return _train_and_publish(trainer, checkpoint, training_args, "DVMap SFT cold start (dvmap-hf)")
