@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHES = ("build", "metrics", "generate", "grpo_step", "learning_check")
+BENCHES = ("build", "startup", "metrics", "generate", "grpo_step", "learning_check")
 
 
 def main(argv=None) -> None:

@@ -69,7 +69,7 @@ def _quickstart(p: argparse.ArgumentParser) -> None:
 
 @command("build", "build the corpus and benchmark configs from a WVS Wave 7 file")
 def _build(p: argparse.ArgumentParser) -> None:
-    from dataset_builder.build import DEFAULT_PROFILES_PER_COUNTRY, DEFAULT_REQUIRED
+    from dataset_builder.config import DEFAULT_PROFILES_PER_COUNTRY, DEFAULT_REQUIRED
     from dvmap_hf.codebook import CROSS_COUNTRIES, TRAINING_COUNTRIES
 
     p.add_argument("--wvs", required=True, help="WVS Wave 7 file: .sav, .dta or .csv (v5 or v6)")

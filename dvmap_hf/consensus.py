@@ -9,13 +9,17 @@ go to the option earlier in scale order). All of it is numpy over the whole file
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .codebook import Question
 from .errors import DvmapError
-from .wvs import WVSData
+
+if TYPE_CHECKING:  # pandas is imported where frames are made: `dvmap --help` stays light
+    import pandas as pd
+
+    from .wvs import WVSData
 
 CONSENSUS_MODES = ("strict", "majority")
 
@@ -76,6 +80,8 @@ def pair_table(profile: np.ndarray, answers: np.ndarray) -> PairTable:
     entropy = np.zeros(len(pair_ids))
     divided = np.flatnonzero(distinct > 1)
     mode[divided], entropy[divided] = _mode_and_entropy(counts[:, divided])
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "profile": pair_ids // num_questions,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:  # pyarrow is imported where the columns are rendered: `dvmap --help` stays light
+    import numpy as np
+    import pyarrow as pa
 
 PROMPT_VERSION = 2  # 2: the `release` style and the authors' system prompts
 PROMPT_STYLES = ("structured_cot", "free_cot", "direct", "release", "compact")
@@ -199,6 +199,8 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
 
 def _fill_columns(template: str, columns: Mapping[str, pa.Array]) -> pa.Array:
     """`_fill` for whole arrow string columns at once, in one vectorised join."""
+    import pyarrow.compute as pc
+
     parts = [part for literal, name in _pieces(template) for part in (literal, columns[name] if name else "")]
     return pc.binary_join_element_wise(*[p for p in parts if not isinstance(p, str) or p], "")
 
@@ -252,6 +254,8 @@ def render_prompt_texts(
     block is rendered once, then the two are joined by a take: 80,000 rows cost about as much as
     5,000 profiles.
     """
+    import pyarrow.compute as pc
+
     template = _templates(style)
     persona = _fill_columns(template.persona, profiles).take(profile_index)
     rest = _fill_columns(

@@ -36,7 +36,7 @@ def _step(number: int, text: str) -> float:
     return time.perf_counter()
 
 
-def _train(out: Path, spec: QuickstartSpec) -> Path:
+def train_tiny(out: Path, spec: QuickstartSpec, dataset: Path | None = None) -> Path:
     """SFT cold start, then GRPO, each with the held-out accuracy logged along the way; the curve is drawn."""
     from .dataset_folder import load_split
     from .evaluation import sample_rows
@@ -44,7 +44,7 @@ def _train(out: Path, spec: QuickstartSpec) -> Path:
     from .training import HeldOutAccuracy, grpo_main, parse_grpo, parse_sft, sft_main
 
     recipes = resource_folder("recipes")
-    runs, dataset = out / "runs", str(out / "dvmap")
+    runs, dataset = out / "runs", str(dataset or out / "dvmap")
     build_tiny_model(runs / "tiny-qwen3", seed=spec.seed)
     # held-out profiles of the corpus (validation), not the rows of the final table
     heldout = sample_rows(load_split(dataset, "corpus", "validation"), spec.curve_rows, spec.seed).to_list()
@@ -111,7 +111,7 @@ def plot_learning_curve(sft_log: list[dict], grpo_log: list[dict], path: Path) -
     plt.close(fig)
 
 
-def evaluate_on_sample(model: str, name: str, out: Path, spec: QuickstartSpec) -> Path:
+def evaluate_on_sample(model: str, name: str, out: Path, spec: QuickstartSpec, dataset: Path | None = None) -> Path:
     """Evaluate on the seeded cross_demographic sample every quickstart row of the table uses."""
     from .evaluation import EvalSpec, run_eval
     from .predictors import GenerationConfig
@@ -119,7 +119,10 @@ def evaluate_on_sample(model: str, name: str, out: Path, spec: QuickstartSpec) -
     run = out / "runs" / f"eval-{name}"
     generation = GenerationConfig(max_new_tokens=12, batch_size=32, seed=spec.seed)
     run_eval(
-        EvalSpec(model, str(out / "dvmap"), "cross_demographic", limit=spec.eval_rows, generation=generation), run
+        EvalSpec(
+            model, str(dataset or out / "dvmap"), "cross_demographic", limit=spec.eval_rows, generation=generation
+        ),
+        run,
     )
     return run
 
@@ -141,7 +144,7 @@ def _run(spec: QuickstartSpec) -> str:
     _step(3, f"reference predictors on {spec.eval_rows} rows of cross_demographic: {', '.join(REFERENCE)}")
     runs = [evaluate_on_sample(name, name, out, spec) for name in REFERENCE]
     _step(4, "tiny random Qwen3 (2 layers) with a tokenizer trained here")
-    model = _train(out, spec)
+    model = train_tiny(out, spec)
     _step(7, "evaluate the trained tiny model on the same rows")
     runs.append(evaluate_on_sample(str(model), "tiny-grpo", out, spec))
     table = paper_table(runs)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where frames are made: `dvmap --help` stays light
+    import pandas as pd
 
 from .codebook import ATTRIBUTES, COUNTRIES, QUESTIONS, detailed_codes
 from .errors import DvmapError
@@ -227,6 +230,8 @@ def _with_missing(rng: np.random.Generator, frame: pd.DataFrame) -> pd.DataFrame
 
 def synthesize(spec: SynthSpec = SynthSpec()) -> pd.DataFrame:
     """The synthetic respondents as a frame of WVS columns (numeric codes, country alpha strings)."""
+    import pandas as pd
+
     unknown = [c for c in spec.countries if c not in COUNTRIES]
     if unknown:
         raise DvmapError(f"--countries: unknown WVS country code(s) {', '.join(unknown)}")

@@ -28,7 +28,7 @@ def test_interrupted_quickstart_leaves_nothing_behind(tmp_path, monkeypatch, cap
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(qs, "_train", interrupt)
+    monkeypatch.setattr(qs, "train_tiny", interrupt)
     out = tmp_path / "qs"
     assert main(["quickstart", "--out", str(out), *FAST]) == 130
     assert "interrupted" in capsys.readouterr().err
