@@ -78,7 +78,7 @@ def main(argv=None) -> list[dict]:
         for _ in range(20):
             fn(completions, **columns)
         per_completion[fn.__name__] = (time.perf_counter() - start) / (20 * len(rows)) * 1e6
-    completions_per_step = 8  # tiny-cpu.yaml: per_device_train_batch_size
+    completions_per_step = 16  # tiny-cpu.yaml: per_device_train_batch_size
     share = (per_completion["accuracy_reward"] + per_completion["format_reward"]) * completions_per_step / 1e6 / ours
     out = [
         line("GRPO step, our rewards (tiny CPU recipe)", ours, "s", "-", True),

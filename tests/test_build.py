@@ -245,3 +245,14 @@ def test_the_source_hash_falls_back_to_this_process(wvs_sav, monkeypatch, python
     monkeypatch.setattr(sys, "executable", shutil.which(python) or python)
     with file_sha256_beside(wvs_sav) as sha256:
         assert sha256() == hashlib.sha256(wvs_sav.read_bytes()).hexdigest()
+
+
+def test_compact_style_puts_the_question_first(tmp_path, wvs_sav):
+    build_folder(small_config(wvs_sav, prompt_style="compact", system_prompt="none"), tmp_path / "c")
+    frame = _load(tmp_path / "c", "cross_country")["test"].to_pandas()
+    for row in frame.head(30).itertuples():
+        profile = {name: getattr(row, name) for name in ATTRIBUTE_NAMES}
+        assert row.prompt.tolist() == render_prompt(profile, row.question, row.options, "compact")
+        text = row.prompt[0]["content"]
+        assert text.startswith(f"Question: {row.question}\nOptions: {', '.join(row.options)}\nCountry: ")
+        assert text.endswith("Answer as this person, inside <answer></answer>.")
