@@ -27,3 +27,24 @@ def tiny_model() -> Path:
     from dvmap_hf.tiny import build_tiny_model
 
     return build_tiny_model(workspace() / "tiny-qwen3")
+
+
+def full_size_wvs(argv, prefix: str) -> tuple[Path, Path]:
+    """`--respondents` / `--keep` parsed from argv, and a full-size synthetic .sav (all 67 country units,
+    ~600 columns, as the real file) in that folder, written once: (folder, file)."""
+    import argparse
+
+    from dvmap_hf.codebook import COUNTRIES
+    from dvmap_hf.synth import SynthSpec, write_synthetic_wvs
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--respondents", type=int, default=97_220)
+    parser.add_argument("--keep", help="folder to keep the synthetic file and build in")
+    args = parser.parse_args(argv)
+    work = Path(args.keep or tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    wvs = work / "full_synthetic_wvs.sav"
+    if not wvs.exists():
+        spec = SynthSpec(respondents=args.respondents, countries=tuple(COUNTRIES), filler_columns=560)
+        write_synthetic_wvs(wvs, spec)
+    return work, wvs

@@ -9,18 +9,16 @@ the peak RSS of a `dvmap build` process (goal < 2 GB).
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import full_size_wvs  # noqa: E402
 from common import best_of_interleaved, line  # noqa: E402
 
 from dataset_builder import BuildConfig, build_folder  # noqa: E402
-from dvmap_hf.codebook import COUNTRIES, QUESTIONS  # noqa: E402
-from dvmap_hf.synth import SynthSpec, write_synthetic_wvs  # noqa: E402
+from dvmap_hf.codebook import QUESTIONS  # noqa: E402
 from dvmap_hf.wvs import _column_names, _needed_columns  # noqa: E402
 
 #: Runs `dvmap ARGS` and prints its own peak RSS in kB. Read from /proc/self/status (VmHWM) where there
@@ -45,21 +43,12 @@ def _peak_rss_mb(args: list[str]) -> float:
 
 
 def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--respondents", type=int, default=97_220)
-    parser.add_argument("--keep", help="folder to keep the synthetic file and build in")
-    args = parser.parse_args(argv)
-    work = Path(args.keep or tempfile.mkdtemp(prefix="dvmap-bench-build-"))
-    work.mkdir(parents=True, exist_ok=True)
-    wvs = work / "full_synthetic_wvs.sav"
-    if not wvs.exists():
-        spec = SynthSpec(respondents=args.respondents, countries=tuple(COUNTRIES), filler_columns=560)
-        write_synthetic_wvs(wvs, spec)
+    work, wvs = full_size_wvs(argv, "dvmap-bench-build-")
     import pyreadstat
 
     columns, _ = _column_names(wvs, "spss")
     wanted, _ = _needed_columns(wvs, columns, list(QUESTIONS))
-    print(f"file: {wvs.name}, {len(columns)} columns, {args.respondents:,} respondents; reading {len(wanted)}")
+    print(f"file: {wvs.name}, {len(columns)} columns; reading {len(wanted)}")
     config = BuildConfig(wvs=wvs)
     best = best_of_interleaved(
         {

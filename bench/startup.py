@@ -9,13 +9,12 @@ of 3 runs taken in turn.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import full_size_wvs  # noqa: E402
 from common import best_of_interleaved, line  # noqa: E402
 
 READ_ONLY = """
@@ -33,20 +32,7 @@ def _process(*args: str) -> None:
 
 
 def main(argv=None) -> list[dict]:
-    from dvmap_hf.codebook import COUNTRIES
-    from dvmap_hf.synth import SynthSpec, write_synthetic_wvs
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--respondents", type=int, default=97_220)
-    parser.add_argument("--keep", help="folder to keep the synthetic file and build in")
-    args = parser.parse_args(argv)
-    work = Path(args.keep or tempfile.mkdtemp(prefix="dvmap-bench-startup-"))
-    work.mkdir(parents=True, exist_ok=True)
-    wvs = work / "full_synthetic_wvs.sav"
-    if not wvs.exists():
-        write_synthetic_wvs(
-            wvs, SynthSpec(respondents=args.respondents, countries=tuple(COUNTRIES), filler_columns=560)
-        )
+    work, wvs = full_size_wvs(argv, "dvmap-bench-startup-")
     dvmap = str(Path(sys.executable).parent / "dvmap")
     best = best_of_interleaved(
         {
