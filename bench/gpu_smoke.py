@@ -6,7 +6,7 @@ skipped, seconds, peak GPU memory read from nvidia-smi while it ran):
   grpo_1gpu      3 GRPO steps, single-GPU launch config, bf16, gradient checkpointing
   grpo_zero3     the same under the ZeRO-3 launch config on one process (DeepSpeed)
   eval_cuda      `dvmap eval` with the transformers backend on CUDA, batched generation
-  eval_loglik    `dvmap eval --scoring loglik` on CUDA, once that scoring exists (skipped otherwise)
+  eval_loglik    `dvmap eval --scoring loglik` on CUDA
 
 On the device (after `python bench/gpu_wheels.py` here, which prints the exact call):
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && \\
@@ -167,7 +167,7 @@ def steps(work: Path, dry_run: bool) -> list[tuple[str, list[str] | str]]:
         ("grpo_1gpu", _launch("cpu.yaml" if dry_run else "single_gpu.yaml", *_grpo(work, "grpo-1gpu", dry_run))),
         ("grpo_zero3", zero3),
         ("eval_cuda", _eval(work, "eval-cuda", *device)),
-        ("eval_loglik", loglik if _has_loglik() else "skipped: `dvmap eval --scoring loglik` does not exist yet"),
+        ("eval_loglik", loglik),
     ]
 
 
@@ -183,12 +183,6 @@ def prepare(work: Path) -> None:
     small = dict.fromkeys(SPLITS, 8)
     build_folder(BuildConfig(wvs=wvs, system_prompt="none", profiles_per_country=small), work / "dvmap")
     build_tiny_model(work / "tiny-qwen3")
-
-
-def _has_loglik() -> bool:
-    from dvmap_hf.evaluation import EvalSpec
-
-    return "scoring" in EvalSpec.__dataclass_fields__
 
 
 def main(argv: list[str] | None = None) -> int:

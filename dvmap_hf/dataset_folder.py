@@ -119,6 +119,11 @@ def hub_offline() -> bool:
     )
 
 
+def looks_like_hub_id(name: str) -> bool:
+    """`owner/name` (dots allowed, as in `meta-llama/Llama-3.2-3B-Instruct`), not a relative or absolute path."""
+    return name.count("/") == 1 and not name.startswith((".", "/", "~"))
+
+
 def resolve_dataset(dataset: str | Path) -> str:
     """A local dataset folder (absolute path), or a Hub id `owner/name` when the Hub can be reached.
 
@@ -128,8 +133,7 @@ def resolve_dataset(dataset: str | Path) -> str:
     if path.is_dir():
         return str(path.resolve())
     text = str(dataset)
-    is_hub_id = text.count("/") == 1 and not text.startswith((".", "/", "~")) and not path.suffix
-    if not is_hub_id:
+    if not looks_like_hub_id(text):
         raise DvmapError(f"{dataset}: no such dataset folder (build one with `dvmap build --out {dataset}`)")
     if hub_offline():
         raise DvmapError(f"{dataset}: no such dataset folder, and the Hub is off (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE)")

@@ -251,7 +251,8 @@ def evaluated_frame(out: str | Path) -> pd.DataFrame:
         raise DvmapError(f"{out}: not a dvmap eval run folder (no {RUN_INFO} and {PREDICTIONS})")
     spec = json.loads((out / RUN_INFO).read_text())
     split = load_split(spec["dataset"], spec["config"], spec["split"])
-    return _with_predictions(split, read_predictions(out / PREDICTIONS, split.to_list()))
+    rows = split.select_columns(["id", "options"]).to_list()  # what the line checks need, not the prompts
+    return _with_predictions(split, read_predictions(out / PREDICTIONS, rows))
 
 
 def _with_predictions(split, predictions: dict[str, dict]) -> pd.DataFrame:

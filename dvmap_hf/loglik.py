@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .predictors import answer_text
+from .prompts import answer_text
 
 PLAIN_DELIMITER = "\n"  # between a plain-text prompt and the answer (the harness task's target_delimiter)
 
@@ -26,12 +26,6 @@ PLAIN_DELIMITER = "\n"  # between a plain-text prompt and the answer (the harnes
 def plain_prompt(messages: Sequence[dict]) -> str:
     """A conversation as one text for models without a chat template: the contents, a blank line apart."""
     return "\n\n".join(message["content"] for message in messages)
-
-
-def split_pair(context: str, continuation: str) -> tuple[str, str]:
-    """lm-evaluation-harness's rule: the context's trailing whitespace belongs to the continuation."""
-    stripped = context.rstrip()
-    return stripped, context[len(stripped) :] + continuation
 
 
 def option_probabilities(logprobs: Sequence[float]) -> list[float]:
@@ -66,7 +60,8 @@ class LoglikScorer:
             rendered, delimiter = self.backend.render([row["prompt"]])[0], ""
         else:  # what the harness's doc_to_text and target_delimiter give
             rendered, delimiter = plain_prompt(row["prompt"]), PLAIN_DELIMITER
-        context_ids = self._encode(split_pair(rendered, delimiter)[0])  # the same context for every option
+        # the harness's rule: the context's trailing whitespace belongs to the continuation
+        context_ids = self._encode(rendered.rstrip())  # the same context for every option
         wholes = [self._encode(rendered + delimiter + answer_text(option)) for option in row["options"]]
         return context_ids, [whole[len(context_ids) :] for whole in wholes]
 
@@ -147,7 +142,7 @@ class VLLMLoglikScorer:
         prompts, spans = [], []
         for row in rows:
             rendered = self.tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
-            context = self.tokenizer.encode(rendered, add_special_tokens=False)
+            context = self.tokenizer.encode(rendered.rstrip(), add_special_tokens=False)  # as LoglikScorer
             for option in row["options"]:
                 whole = self.tokenizer.encode(rendered + answer_text(option), add_special_tokens=False)
                 prompts.append(TokensPrompt(prompt_token_ids=whole))

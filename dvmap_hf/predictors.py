@@ -31,6 +31,7 @@ import pandas as pd
 
 from .codebook import ATTRIBUTE_NAMES
 from .errors import DvmapError
+from .prompts import answer_text
 
 REFERENCE_PREDICTORS = ("random", "majority", "tabular")
 BACKENDS = ("transformers", "vllm", "openai")
@@ -78,10 +79,6 @@ class GenerationConfig:
         if self.greedy:
             return {"do_sample": False}
         return {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k}
-
-
-def answer_text(option: str) -> str:
-    return f"<answer>{option}</answer>"
 
 
 def row_seed(seed: int, row_id: str) -> int:
@@ -369,10 +366,10 @@ def make_predictor(
         train = load_split(dataset, "corpus", "train").to_pandas()
         return (MajorityPredictor if model == "majority" else TabularPredictor)(train, generation.seed)
     if backend == "transformers":
-        from .dataset_folder import hub_offline
+        from .dataset_folder import hub_offline, looks_like_hub_id
 
-        if not Path(model).exists() and (model.count("/") != 1 or hub_offline()):
-            where = "the Hub is off (HF_HUB_OFFLINE)" if model.count("/") == 1 else "it is not a Hub id"
+        if not Path(model).exists() and (not looks_like_hub_id(model) or hub_offline()):
+            where = "the Hub is off (HF_HUB_OFFLINE)" if looks_like_hub_id(model) else "it is not a Hub id"
             raise DvmapError(f"model path {model!r} does not exist ({where})")
         return TransformersBackend(model, generation)
     if backend == "vllm":

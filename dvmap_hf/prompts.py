@@ -19,8 +19,7 @@ if TYPE_CHECKING:  # pyarrow is imported where the columns are rendered: `dvmap 
     import numpy as np
     import pyarrow as pa
 
-PROMPT_VERSION = 2  # 2: the `release` style and the authors' system prompts
-PROMPT_STYLES = ("structured_cot", "free_cot", "direct", "release", "compact")
+PROMPT_VERSION = 2  # 2: the `release` and `compact` styles, the authors' system prompts
 SYSTEM_PROMPTS = ("release", "none")
 
 PERSONA = (
@@ -151,6 +150,7 @@ TEMPLATES = {
     "release": Template(RELEASE_PERSONA, RELEASE_TASK),
     "compact": Template(COMPACT_PERSONA, COMPACT_INPUT, question_first=True),
 }
+PROMPT_STYLES = tuple(TEMPLATES)
 
 # The authors' system messages, verbatim: the training one (verl `rl_dataset.py`, `_build_messages`) is
 # indented like the code around it, the evaluation one (`eval_api_parallel.py`, `SYSTEM_PROMPT`) is not.
@@ -232,12 +232,17 @@ def render_prompt(
     return as_messages(rest + persona if template.question_first else persona + rest, system)
 
 
+def answer_text(option: str) -> str:
+    """An option written as the answer every prompt asks for."""
+    return f"<answer>{option}</answer>"
+
+
 def target_completion(messages: Sequence[Mapping[str, str]], answer: str) -> str:
     """The completion a cold start teaches: the format the system message asks for (an empty
     `<reasoning>` block, then the answer) or, with no system message, `<answer>{answer}</answer>`."""
     if messages and messages[0]["role"] == "system" and "<reasoning>" in messages[0]["content"]:
         return f"<reasoning>\n</reasoning>\n<answer>\n{answer}\n</answer>"
-    return f"<answer>{answer}</answer>"
+    return answer_text(answer)
 
 
 def render_prompt_texts(

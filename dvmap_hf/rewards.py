@@ -25,9 +25,9 @@ from .parsing import INVALID, completion_text, is_well_formed, parse_answer
 from .prompts import OPTION_SEPARATOR
 
 
-def _checked(options: list[Sequence[str]], answer_index: list[int], num_options: list[int] | None = None):
-    """The rows, refusing any whose gold index or option count disagrees with its options (a reward of
-    -2.0 or 1.0 from a wrong column is worse than an error)."""
+def _checked(options: list[Sequence[str]], answer_index: list[int], num_options: list[int] | None = None) -> None:
+    """Refuse any row whose gold index or option count disagrees with its options (a reward of -2.0 or
+    1.0 from a wrong column is worse than an error)."""
     for i, (opts, index) in enumerate(zip(options, answer_index, strict=True)):
         if len(opts) < 2:
             raise ValueError(f"row {i}: {len(opts)} option(s); an answer scale needs at least 2")
@@ -35,7 +35,6 @@ def _checked(options: list[Sequence[str]], answer_index: list[int], num_options:
             raise ValueError(f"row {i}: answer_index {index} is not an index of its {len(opts)} options")
         if num_options is not None and num_options[i] != len(opts):
             raise ValueError(f"row {i}: num_options {num_options[i]} but {len(opts)} options")
-    return options, answer_index
 
 
 def accuracy_reward(
@@ -48,7 +47,7 @@ def accuracy_reward(
         ...                 options=[["Agree", "Disagree"]] * 2, answer_index=[0, 0])
         [1.0, 0.0]
     """
-    options, answer_index = _checked(options, answer_index)
+    _checked(options, answer_index)
     return [float(parse_answer(c, o) == a) for c, o, a in zip(completions, options, answer_index, strict=True)]
 
 
@@ -163,8 +162,9 @@ def _release_graded(answer: str, gold: str, options_text: str, p: float | None) 
     return 0.0 if other is None else scale(0.5 * _offset_credit(other, gold, options_text))
 
 
-def _release_graded_rewards(completions, options, answer_index, frequency, rarity: bool) -> list[float]:
-    frequency = frequency if rarity else [None] * len(completions)
+def _release_graded_rewards(completions, options, answer_index, frequency=None) -> list[float]:
+    """WVS_d.py's rewards, or WVS_p.py's given each row's `frequency`."""
+    frequency = frequency if frequency is not None else [None] * len(completions)
     rewards = []
     for completion, opts, index, freq in zip(completions, options, answer_index, frequency, strict=True):
         bonus, answer, gold, options_text = _release_case(completion, opts, index)
@@ -181,7 +181,7 @@ def release_distance_reward(
 ) -> list[float]:
     """The authors' distance variant (verl `WVS_d.py`): a wrong answer found in the `Options` string earns
     1 - |i - j| / L, an answer holding exactly one other option half of that, plus the tag bonus."""
-    return _release_graded_rewards(completions, options, answer_index, None, rarity=False)
+    return _release_graded_rewards(completions, options, answer_index)
 
 
 def release_rarity_reward(
@@ -189,7 +189,7 @@ def release_rarity_reward(
 ) -> list[float]:
     """The authors' rarity variant (verl `WVS_p.py`): `release_distance_reward`'s credits scaled by
     p = 1 - frequency (rare answers pay more), plus the unscaled tag bonus."""
-    return _release_graded_rewards(completions, options, answer_index, frequency, rarity=True)
+    return _release_graded_rewards(completions, options, answer_index, frequency)
 
 
 def release_gaussian_reward(

@@ -13,7 +13,7 @@ from pathlib import Path
 from .codebook import ATTRIBUTES, COUNTRIES, INCOME_BRACKETS, LIFE_STAGES, NOT_ANSWERED, QUESTIONS
 from .errors import DvmapError
 from .io import atomic_dir
-from .prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, TEMPLATES
+from .prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, TEMPLATES, answer_text
 
 CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -29,7 +29,7 @@ def kit_texts() -> Iterator[str]:
     yield from (RELEASE_SYSTEM_TRAIN, RELEASE_SYSTEM_EVAL)
     for question in QUESTIONS.values():
         yield question.text
-        yield from (f"<answer>{option}</answer>" for option in question.options)
+        yield from (answer_text(option) for option in question.options)
     for attr in ATTRIBUTES:
         yield from (attr.labels or {}).values()
     yield from (name for _, name in COUNTRIES.values())

@@ -232,7 +232,7 @@ def to_prompt_completion(row: dict) -> dict:
 def check_inputs(script_args: DVMapScriptArguments, model_args: ModelConfig) -> None:
     """A missing local model or dataset fails at once, naming what makes it, instead of a Hub look-up that
     ends in "check your internet connection" a minute later."""
-    from .dataset_folder import hub_offline, resolve_dataset
+    from .dataset_folder import hub_offline, looks_like_hub_id, resolve_dataset
     from .errors import DvmapError
 
     try:
@@ -240,7 +240,7 @@ def check_inputs(script_args: DVMapScriptArguments, model_args: ModelConfig) -> 
     except DvmapError as exc:
         raise SystemExit(f"dataset_name: {exc}") from None
     model = model_args.model_name_or_path
-    is_hub_id = model.count("/") == 1 and not model.startswith((".", "/", "~")) and not Path(model).parent.is_dir()
+    is_hub_id = looks_like_hub_id(model) and not Path(model).parent.is_dir()
     if not Path(model).is_dir() and (hub_offline() or not is_hub_id):
         hint = (
             f"`dvmap tiny-model --out {model}` makes a tiny one for CPU runs" if "tiny" in model else "check the path"

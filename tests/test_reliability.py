@@ -53,6 +53,16 @@ def test_training_fails_at_once_on_a_missing_model_or_dataset(built_plain, tmp_p
         grpo_main(*parse_grpo(args))
 
 
+def test_hub_ids_may_hold_dots(monkeypatch):
+    from dvmap_hf.dataset_folder import resolve_dataset
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    assert resolve_dataset("my-org/dvmap.v2") == "my-org/dvmap.v2"  # never looked up here: just resolved
+    with pytest.raises(DvmapError, match="no such dataset folder"):
+        resolve_dataset("./nowhere")
+
+
 # 2. a dataset rebuilt at the same path is not mixed into an earlier run
 
 

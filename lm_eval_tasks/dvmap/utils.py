@@ -14,6 +14,7 @@ from datasets import DatasetDict
 from dvmap_hf.loglik import option_probabilities, plain_prompt
 from dvmap_hf.metrics import distribution_distances, wasserstein_distance
 from dvmap_hf.parsing import parse_answer
+from dvmap_hf.prompts import answer_text
 
 
 def load(dataset: str = "dvmap", config: str = "cross_value", limit: int | None = None, seed: int = 0, **_):
@@ -36,7 +37,7 @@ def doc_to_text_plain(doc: dict) -> str:
 
 
 def doc_to_choice(doc: dict) -> list[str]:
-    return [f"<answer>{option}</answer>" for option in doc["options"]]
+    return [answer_text(option) for option in doc["options"]]
 
 
 def _row_metrics(doc: dict, parsed: int, completion: str | None = None, probs: list[float] | None = None) -> dict:
