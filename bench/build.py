@@ -26,7 +26,7 @@ from dvmap_hf.wvs import _column_names, _needed_columns  # noqa: E402
 #: peak, because Linux keeps the pre-exec high-water mark.
 PEAK_RSS = """
 import re, resource, sys
-from dvmap_hf.cli import main
+from dvmap_app.cli import main
 code = main(sys.argv[1:])
 try:
     peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))

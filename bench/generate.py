@@ -20,7 +20,8 @@ PROMPTS = 64
 def main(argv=None) -> list[dict]:
     from datasets import load_dataset
 
-    from dvmap_hf.predictors import GenerationConfig, TransformersBackend
+    from dvmap_hf.eval_config import GenerationConfig
+    from dvmap_hf.predictors import TransformersBackend
 
     rows = load_dataset(str(dataset_folder()), "cross_demographic")["test"].select(range(PROMPTS)).to_list()
     backend = TransformersBackend(str(tiny_model()), GenerationConfig(max_new_tokens=64, greedy=True))

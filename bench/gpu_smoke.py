@@ -128,7 +128,7 @@ def _grpo(work: Path, output: str, dry_run: bool) -> list[str]:
 
 
 def _dvmap(*args: str) -> list[str]:
-    return [sys.executable, "-m", "dvmap_hf.cli", *args]
+    return [sys.executable, "-m", "dvmap_app.cli", *args]
 
 
 def _eval(work: Path, run: str, *extra: str) -> list[str]:

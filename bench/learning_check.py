@@ -33,7 +33,7 @@ def _spread(values: list[float]) -> str:
 
 
 def main(argv=None) -> list[dict]:
-    from dvmap_hf.quickstart import QuickstartSpec, evaluate_on_sample, quickstart, train_tiny
+    from dvmap_app.quickstart import QuickstartSpec, evaluate_on_sample, quickstart, train_tiny
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2", help="training seeds (the data stays that of seed 0)")

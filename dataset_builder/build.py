@@ -37,9 +37,9 @@ from dvmap_hf.prompts import render_prompt_texts, system_message
 from dvmap_hf.schema import as_arrow, messages_array
 from dvmap_hf.wvs import WVSData, read_wvs
 
-from .config import DEFAULT_PROFILES_PER_COUNTRY, DEFAULT_REQUIRED, PAPER_SIZES, SPLITS, BuildConfig
+from .config import DEFAULT_PROFILES_PER_COUNTRY, DEFAULT_REQUIRED, SPLITS, BuildConfig
 
-__all__ = ["DEFAULT_PROFILES_PER_COUNTRY", "DEFAULT_REQUIRED", "PAPER_SIZES", "SPLITS", "BuildConfig", "assemble"]
+__all__ = ["DEFAULT_PROFILES_PER_COUNTRY", "DEFAULT_REQUIRED", "SPLITS", "BuildConfig", "assemble"]
 
 
 @dataclass

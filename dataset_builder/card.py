@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dvmap_hf.paper import SIZES, paper
 from dvmap_hf.prompts import PROMPT_VERSION, SYSTEM_PROMPT_NOTE
 
-from .build import PAPER_SIZES, SPLITS
+from .build import SPLITS
 
 PAPER_CITATION = """@inproceedings{dvmap2026,
   title     = {Fine-Grained Pluralistic Value Alignment via High-Consensus Demographic-Value Mapping},
@@ -30,7 +31,7 @@ def size_table(sizes: dict[tuple[str, str], int]) -> str:
     lines = ["| config | split | rows (this build) | rows (paper) |", "|---|---|---:|---:|"]
     for config, split in SPLITS:
         ours = sizes.get((config, split), 0)
-        lines.append(f"| {config} | {split} | {ours:,} | {PAPER_SIZES[config, split]:,} |")
+        lines.append(f"| {config} | {split} | {ours:,} | {SIZES[config, split]:,} |")
     return "\n".join(lines)
 
 
@@ -104,9 +105,10 @@ among rows of the same split, country and question) and `prompt` (chat messages,
 - Source file: `{source["file"]}` (sha256 `{source["sha256"]}`){"; SYNTHETIC" if synthetic else ""}.
 - Consensus: `{parameters["consensus"]}`, min support {parameters["min_support"]}, seed {parameters["seed"]}.
 - Respondents in scope: {stats["respondents"]:,}; distinct profiles {stats["profiles"]:,};
-  share of respondents whose profile is shared: {stats["share_respondents_with_shared_profile"]:.1%} (paper: 32.8%);
+  share of respondents whose profile is shared: {stats["share_respondents_with_shared_profile"]:.1%}
+  (paper: {paper("shared_profiles")});
   divergent (profile, question) pairs: {stats["share_pairs_divergent"]:.1%} of pairs,
-  {stats["share_answers_in_divergent_pairs"]:.1%} of answers (paper: 9.2% of samples dropped).
+  {stats["share_answers_in_divergent_pairs"]:.1%} of answers (paper: {paper("divergent_dropped")} of samples dropped).
 - Training countries: {", ".join(parameters["training_countries"])}; UK unit: `{parameters["uk"]}`
   (`merge`: Great Britain 826/GBR and Northern Ireland 909/NIR form "United Kingdom of Great Britain and
   Northern Ireland").

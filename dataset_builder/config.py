@@ -5,7 +5,8 @@ A light module (no pandas, pyarrow or datasets) so that the command line can lis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from dvmap_hf.codebook import (
@@ -18,17 +19,9 @@ from dvmap_hf.codebook import (
 )
 from dvmap_hf.consensus import CONSENSUS_MODES
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.prompts import PROMPT_STYLES, SYSTEM_PROMPTS
+from dvmap_hf.options import OptionError, check_choices, csv_list, option, positive
+from dvmap_hf.prompts import DEFAULT_SYSTEM_PROMPT, PROMPT_STYLES, SYSTEM_PROMPTS
 
-#: Sample sizes of the paper (rows). Corpus split sizes from the released files (dev 7,183, test 7,156).
-PAPER_SIZES = {
-    ("corpus", "train"): 41_813,
-    ("corpus", "validation"): 7_183,
-    ("corpus", "test"): 7_156,
-    ("cross_demographic", "test"): 6_240,
-    ("cross_country", "test"): 7_973,
-    ("cross_value", "test"): 7_340,
-}
 #: Profiles drawn per country. The release holds 46 profiles per training country in dev and in test
 #: and ~15.6 rows per profile; the other sizes follow from the paper's row counts the same way.
 DEFAULT_PROFILES_PER_COUNTRY = {
@@ -41,46 +34,74 @@ DEFAULT_PROFILES_PER_COUNTRY = {
 }
 SPLITS = tuple(DEFAULT_PROFILES_PER_COUNTRY)
 DEFAULT_REQUIRED = ("life_stage", "income_bracket")  # the release has no "Not Answered" for these two
+UK_MODES = ("merge", "gbr-only")
+
+
+def profile_sizes(text: str) -> dict[tuple[str, str], int]:
+    """`corpus/train=268,cross_value/test=110` -> {(config, split): profiles per country}."""
+    sizes = {}
+    for item in csv_list(text):
+        key, _, value = item.partition("=")
+        config, _, split = key.partition("/")
+        if not value.isdigit() or not split:
+            raise argparse.ArgumentTypeError(f"expected CONFIG/SPLIT=N items, got {item!r}")
+        sizes[config.strip(), split.strip()] = int(value)
+    return sizes
 
 
 @dataclass
 class BuildConfig:
-    wvs: Path
-    training_countries: tuple[str, ...] = TRAINING_COUNTRIES
-    cross_countries: tuple[str, ...] = CROSS_COUNTRIES
+    wvs: Path = option(help="WVS Wave 7 file: .sav, .dta or .csv (v5 or v6)", parse=Path)
+    training_countries: tuple[str, ...] = option(TRAINING_COUNTRIES, "training countries, ISO3", flag="--countries")
+    cross_countries: tuple[str, ...] = option(CROSS_COUNTRIES, "unseen countries of cross_country, ISO3")
     training_questions: tuple[str, ...] = tuple(q.id for q in TRAINING_QUESTIONS)
     cross_value_questions: tuple[str, ...] = tuple(q.id for q in CROSS_VALUE_QUESTIONS)
-    consensus: str = "strict"
-    min_support: int = 1
-    seed: int = 42
-    prompt_style: str = "structured_cot"
-    system_prompt: str = "release"  # the authors' system message before every prompt; "none": user turn only
-    profiles_per_country: dict[tuple[str, str], int] = field(
-        default_factory=lambda: dict(DEFAULT_PROFILES_PER_COUNTRY)
+    consensus: str = option(
+        "strict",
+        "strict (H == 0: every respondent agrees) or majority (the mode answer, H >= 0)",
+        choices=CONSENSUS_MODES,
     )
-    required_attributes: tuple[str, ...] = DEFAULT_REQUIRED
-    uk: str = "merge"  # "merge": GBR = Great Britain + Northern Ireland; "gbr-only": Great Britain alone
+    min_support: int = option(1, "least respondents behind a (profile, question) row")
+    seed: int = option(42, "seed of the profile draws")
+    prompt_style: str = option(
+        "structured_cot",
+        "structured_cot (the paper's App. C), free_cot, direct, compact (CPU recipes) or release (the authors' text)",
+        choices=PROMPT_STYLES,
+    )
+    system_prompt: str = option(
+        DEFAULT_SYSTEM_PROMPT,
+        "release (the authors' system message before every prompt) or none (user turn only)",
+        choices=SYSTEM_PROMPTS,
+    )
+    profiles_per_country: dict[tuple[str, str], int] = option(
+        DEFAULT_PROFILES_PER_COUNTRY,
+        "profiles drawn per country: CONFIG/SPLIT=N items overriding the defaults ("
+        + ",".join(f"{c}/{s}={n}" for (c, s), n in DEFAULT_PROFILES_PER_COUNTRY.items())
+        + ")",
+        flag="--profiles",
+        parse=profile_sizes,
+    )
+    required_attributes: tuple[str, ...] = option(
+        DEFAULT_REQUIRED, "attributes a respondent must have answered ('' = none)", flag="--require"
+    )
+    uk: str = option(
+        "merge", "merge (GBR = Great Britain + Northern Ireland) or gbr-only (Great Britain alone)", choices=UK_MODES
+    )
 
     def __post_init__(self) -> None:
         self.wvs = Path(self.wvs)
-        if self.consensus not in CONSENSUS_MODES:
-            raise DvmapError(f"--consensus must be one of {', '.join(CONSENSUS_MODES)}, not {self.consensus!r}")
-        if self.prompt_style not in PROMPT_STYLES:
-            raise DvmapError(f"--prompt-style must be one of {', '.join(PROMPT_STYLES)}, not {self.prompt_style!r}")
-        if self.system_prompt not in SYSTEM_PROMPTS:
-            raise DvmapError(f"--system-prompt must be one of {', '.join(SYSTEM_PROMPTS)}, not {self.system_prompt!r}")
-        if self.seed < 0:
-            raise DvmapError(f"--seed must be >= 0, not {self.seed}")
-        if self.min_support < 1:
-            raise DvmapError(f"--min-support must be >= 1, not {self.min_support}")
-        if self.uk not in ("merge", "gbr-only"):
-            raise DvmapError(f"--uk must be 'merge' or 'gbr-only', not {self.uk!r}")
+        self.profiles_per_country = {**DEFAULT_PROFILES_PER_COUNTRY, **self.profiles_per_country}
+        check_choices(self)
+        positive("seed", self.seed, 0)
+        positive("min_support", self.min_support)
         for qid in self.training_questions + self.cross_value_questions:
             if qid not in QUESTIONS:
                 raise DvmapError(f"unknown question {qid!r}; known: {', '.join(QUESTIONS)}")
         for name in self.required_attributes:
             if name not in ATTRIBUTE_NAMES:
-                raise DvmapError(f"--require: unknown attribute {name!r}; known: {', '.join(ATTRIBUTE_NAMES)}")
+                raise OptionError(
+                    "required_attributes", f"names an unknown attribute {name!r}; known: {', '.join(ATTRIBUTE_NAMES)}"
+                )
         shared = set(self.training_questions) & set(self.cross_value_questions)
         if shared:
             raise DvmapError(f"questions cannot be both training and cross-value: {', '.join(sorted(shared))}")
@@ -89,7 +110,9 @@ class BuildConfig:
             raise DvmapError(f"countries cannot be both training and cross-country: {', '.join(sorted(overlap))}")
         unknown_splits = set(self.profiles_per_country) - set(SPLITS)
         if unknown_splits:
-            raise DvmapError(f"unknown config/split(s) {sorted(unknown_splits)}; known: {SPLITS}")
+            raise OptionError(
+                "profiles_per_country", f"names unknown config/split(s) {sorted(unknown_splits)}; known: {SPLITS}"
+            )
 
     def parameters(self) -> dict:
         """The build parameters as plain data, for the dataset card and the report."""

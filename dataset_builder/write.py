@@ -7,8 +7,9 @@ from pathlib import Path
 from dvmap_hf.dataset_folder import write_dataset_folder
 from dvmap_hf.digest import file_sha256_beside
 from dvmap_hf.io import check_output_dir
+from dvmap_hf.paper import SIZES, paper
 
-from .build import PAPER_SIZES, SPLITS, BuildConfig, assemble, read_source
+from .build import SPLITS, BuildConfig, assemble, read_source
 from .card import card_body, card_metadata
 
 
@@ -51,13 +52,14 @@ def format_report(report: dict) -> str:
     lines = [f"{'config/split':<26}{'rows':>9}{'paper':>9}"]
     for config, split in SPLITS:
         lines.append(
-            f"{config + '/' + split:<26}{report['sizes'][f'{config}/{split}']:>9,}{PAPER_SIZES[config, split]:>9,}"
+            f"{config + '/' + split:<26}{report['sizes'][f'{config}/{split}']:>9,}{SIZES[config, split]:>9,}"
         )
     lines += [
         f"respondents in scope {stats['respondents']:,}, profiles {stats['profiles']:,}",
-        f"respondents sharing their profile: {stats['share_respondents_with_shared_profile']:.1%} (paper 32.8%)",
+        f"respondents sharing their profile: {stats['share_respondents_with_shared_profile']:.1%} "
+        f"(paper {paper('shared_profiles')})",
         f"divergent pairs dropped: {stats['share_pairs_divergent']:.1%} of pairs, "
-        f"{stats['share_answers_in_divergent_pairs']:.1%} of answers (paper 9.2%)",
+        f"{stats['share_answers_in_divergent_pairs']:.1%} of answers (paper {paper('divergent_dropped')})",
     ]
     lines += [f"shortfall: {line}" for line in report["shortfalls"][:10]]
     if len(report["shortfalls"]) > 10:

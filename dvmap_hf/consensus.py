@@ -109,7 +109,7 @@ def _mode_and_entropy(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def consensus_stats(profile: np.ndarray, pairs: PairTable, consensus: str, min_support: int) -> dict[str, float]:
-    """The paper's two figures (32.8% shared profiles, 9.2% divergent samples dropped) for this data."""
+    """The paper's two figures (shared profiles, divergent samples dropped: `paper.FIGURES`) for this data."""
     sizes = np.bincount(profile)
     frame = pairs.frame
     divergent = frame["distinct"] > 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -21,52 +21,15 @@ from tqdm.auto import tqdm
 from .codebook import ATTRIBUTE_NAMES
 from .dataset_folder import data_fingerprint, load_split
 from .errors import DvmapError
+from .eval_config import REFERENCE_PREDICTORS, EvalSpec
 from .io import atomic_file
 from .parsing import MATCH_RULES, parse_answer
-from .predictors import BACKENDS, REFERENCE_PREDICTORS, SCORINGS, GenerationConfig, make_predictor
+from .predictors import make_predictor
 from .prompts import PROMPT_STYLES, render_prompt
 from .report import score, write_report
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
-
-
-@dataclass
-class EvalSpec:
-    model: str
-    dataset: str
-    config: str
-    split: str | None = None
-    backend: str = "transformers"
-    limit: int | None = None  # a seeded sample of N rows, kept in dataset order (quick runs)
-    generation: GenerationConfig = field(default_factory=GenerationConfig)
-    match: str = "strict"  # answer matching: strict (the kit's) or release (the authors' evaluation script)
-    scoring: str = "generate"  # generate: a sampled completion; loglik: each option's log-likelihood
-    repair: bool = False  # drop unusable predictions.jsonl lines and ask those rows again
-
-    def __post_init__(self) -> None:
-        if self.match not in MATCH_RULES:
-            raise DvmapError(f"--match must be one of {', '.join(MATCH_RULES)}, not {self.match!r}")
-        if self.scoring not in SCORINGS:
-            raise DvmapError(f"--scoring must be one of {', '.join(SCORINGS)}, not {self.scoring!r}")
-        if self.limit is not None and self.limit < 1:
-            raise DvmapError(f"--limit must be >= 1, not {self.limit}")
-        if self.model not in REFERENCE_PREDICTORS and self.backend not in BACKENDS:
-            raise DvmapError(f"--backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
-
-    def identity(self) -> dict:
-        backend = "reference" if self.model in REFERENCE_PREDICTORS else self.backend
-        return {
-            "model": self.model,
-            "dataset": str(self.dataset),
-            "config": self.config,
-            "split": self.split,
-            "backend": backend,
-            "limit": self.limit,
-            "match": self.match,
-            "scoring": self.scoring,
-            "generation": self.generation.identity(),
-        }
 
 
 def sample_indices(n: int, limit: int | None, seed: int) -> list[int]:

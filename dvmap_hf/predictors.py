@@ -22,7 +22,6 @@ import json
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,54 +30,8 @@ import pandas as pd
 
 from .codebook import ATTRIBUTE_NAMES
 from .errors import DvmapError
+from .eval_config import BACKENDS, REFERENCE_PREDICTORS, GenerationConfig
 from .prompts import answer_text
-
-REFERENCE_PREDICTORS = ("random", "majority", "tabular")
-BACKENDS = ("transformers", "vllm", "openai")
-
-
-@dataclass
-class GenerationConfig:
-    max_new_tokens: int = 1024  # the authors' evaluation: max_tokens=1024
-    temperature: float = 0.7  # the paper's sampling temperature (and the authors' evaluation default)
-    top_p: float = 1.0  # explicit, so no backend falls back on a model's own defaults (Qwen3 ships 0.95)
-    top_k: int = 0  # 0 = off; explicit for the same reason (Qwen3 ships 20)
-    greedy: bool = False
-    enable_thinking: bool = False  # Qwen3: the structured CoT is in the visible answer
-    chat_template: bool = True  # transformers backend: the tokenizer's chat template when it has one
-    seed: int = 0
-    batch_size: int = 8
-    concurrency: int = 8  # openai backend
-    max_retries: int = 3  # openai backend: retries of a request after a transient failure (5xx, 429, timeout)
-    timeout: float = 60.0  # openai backend: seconds one request may take
-    api_base: str | None = None  # openai backend; default: $OPENAI_BASE_URL
-    dtype: str = "auto"
-    device: str = "auto"  # transformers backend: cuda when there is one, else cpu; or any torch device
-
-    def torch_device(self) -> str:
-        import torch
-
-        return ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
-
-    def identity(self) -> dict:
-        """What must not change between an interrupted run and its resumption."""
-        keys = (
-            "max_new_tokens",
-            "temperature",
-            "top_p",
-            "top_k",
-            "greedy",
-            "enable_thinking",
-            "seed",
-            "chat_template",
-        )
-        return {k: getattr(self, k) for k in keys}
-
-    def sampling(self) -> dict:
-        """The sampling settings every backend sends, whatever the model's own generation config says."""
-        if self.greedy:
-            return {"do_sample": False}
-        return {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k}
 
 
 def row_seed(seed: int, row_id: str) -> int:
@@ -341,9 +294,6 @@ def _no_server(exc: Exception) -> bool:
 
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     return isinstance(reason, ConnectionRefusedError | socket.gaierror)
-
-
-SCORINGS = ("generate", "loglik")
 
 
 def make_predictor(

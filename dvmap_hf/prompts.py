@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pyarrow is imported where the columns are rendered: `dvmap 
 
 PROMPT_VERSION = 2  # 2: the `release` and `compact` styles, the authors' system prompts
 SYSTEM_PROMPTS = ("release", "none")
+DEFAULT_SYSTEM_PROMPT = "release"  # the authors' system message before every prompt, as they trained and evaluated
 
 PERSONA = (
     "You are playing the role of a {life_stage} {gender} from {country}.\n"

@@ -21,8 +21,9 @@ from .codebook import ATTRIBUTES
 from .dataset_folder import MANIFEST, write_dataset_folder
 from .errors import DvmapError
 from .io import check_output_dir
+from .options import one_of
 from .profiles import profile_id, profile_keys
-from .prompts import SYSTEM_PROMPT_NOTE, SYSTEM_PROMPTS, as_messages, system_message
+from .prompts import DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT_NOTE, SYSTEM_PROMPTS, as_messages, system_message
 
 PARQUET_SPLITS = {"train": ("corpus", "train"), "dev": ("corpus", "validation"), "test": ("corpus", "test")}
 BENCHMARK_FOLDERS = {
@@ -146,12 +147,13 @@ def _unique_ids(ids: pd.Series) -> pd.Series:
     return ids.where(rank == 0, ids + "-" + (rank + 1).astype(str))
 
 
-def import_release(path: str | Path, out: str | Path, force: bool = False, system_prompt: str = "release") -> dict:
+def import_release(
+    path: str | Path, out: str | Path, force: bool = False, system_prompt: str = DEFAULT_SYSTEM_PROMPT
+) -> dict:
     """Import every release table found under `path` into the dataset folder `out`; return the report.
     `system_prompt` as in `dvmap build`: `release` puts the authors' system message before each prompt."""
     path = Path(path)
-    if system_prompt not in SYSTEM_PROMPTS:
-        raise DvmapError(f"--system-prompt must be one of {', '.join(SYSTEM_PROMPTS)}, not {system_prompt!r}")
+    one_of("system_prompt", system_prompt, SYSTEM_PROMPTS)
     check_output_dir(out, force, inputs=(path,))
     tables, problems, sources = {}, [], {}
     for key, source in sorted(discover(path).items()):

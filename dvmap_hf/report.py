@@ -18,6 +18,7 @@ from .metrics import (
     likert_consistency,
     wasserstein_distance,
 )
+from .paper import paper
 
 METRICS_FILE = "metrics.json"
 
@@ -42,7 +43,7 @@ def _breakdown(frame: pd.DataFrame, column: str) -> dict[str, dict]:
 
 def entropy_vs_accuracy(frame: pd.DataFrame) -> dict:
     """Per question: entropy (natural log) of the real answers in this split vs accuracy; Pearson r
-    (the paper reports r = -0.857: controversial questions are harder)."""
+    (the paper's `difficulty_r`: controversial questions are harder)."""
     from scipy.stats import pearsonr
 
     rows = []
@@ -99,7 +100,7 @@ def markdown_report(metrics: dict) -> str:
     r = (
         "n/a (needs >= 3 questions with varying entropy and accuracy)"
         if ent["pearson_r"] is None
-        else (f"{ent['pearson_r']:.3f} (p = {ent['p_value']:.3g}; paper: -0.857)")
+        else (f"{ent['pearson_r']:.3f} (p = {ent['p_value']:.3g}; paper: {paper('difficulty_r')})")
     )
     return f"""# dvmap eval: {run["model"]} on {run["dataset"]} / {run["config"]}
 

@@ -8,11 +8,12 @@ single ordinary tokens, so the answer format is easy to learn and survives `skip
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from .codebook import ATTRIBUTES, COUNTRIES, INCOME_BRACKETS, LIFE_STAGES, NOT_ANSWERED, QUESTIONS
-from .errors import DvmapError
 from .io import atomic_dir
+from .options import OptionError, option, positive
 from .prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, TEMPLATES, answer_text
 
 CHATML = (
@@ -58,27 +59,32 @@ def tiny_tokenizer(vocab_size: int = 1024):
     return tokenizer
 
 
-def build_tiny_model(
-    out: str | Path, hidden_size: int = 64, layers: int = 2, seed: int = 0, vocab_size: int = 1024
-) -> Path:
+@dataclass(frozen=True)
+class TinyModelSpec:
+    hidden_size: int = option(64, "a multiple of 8 (4 heads of an even size)")
+    layers: int = option(2, "decoder layers")
+    seed: int = option(0, "seed of the random weights")
+    vocab_size: int = 1024  # the tokenizer trained here on the kit's prompt texts
+
+    def __post_init__(self) -> None:
+        if self.hidden_size < 8 or self.hidden_size % 8:
+            raise OptionError("hidden_size", f"must be a positive multiple of 8, not {self.hidden_size}")
+        positive("layers", self.layers)
+
+
+def build_tiny_model(out: str | Path, spec: TinyModelSpec = TinyModelSpec()) -> Path:
     """Save a randomly initialised 2-layer Qwen3 and its tokenizer to `out` (about 0.2M parameters), all at
     once (`out` is replaced whole, as `dvmap tiny-model --force` asks)."""
     import torch
     from transformers import GenerationConfig, Qwen3Config, Qwen3ForCausalLM
 
-    if hidden_size < 8 or hidden_size % 8:
-        raise DvmapError(
-            f"--hidden-size must be a positive multiple of 8 (4 heads of an even size), not {hidden_size}"
-        )
-    if layers < 1:
-        raise DvmapError(f"--layers must be >= 1, not {layers}")
-
-    tokenizer = tiny_tokenizer(vocab_size)
+    hidden_size = spec.hidden_size
+    tokenizer = tiny_tokenizer(spec.vocab_size)
     config = Qwen3Config(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
         intermediate_size=2 * hidden_size,
-        num_hidden_layers=layers,
+        num_hidden_layers=spec.layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         head_dim=hidden_size // 4,
@@ -88,7 +94,7 @@ def build_tiny_model(
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=None,
     )
-    torch.manual_seed(seed)
+    torch.manual_seed(spec.seed)
     model = Qwen3ForCausalLM(config)
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id

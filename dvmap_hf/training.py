@@ -194,8 +194,9 @@ class HeldOutAccuracy(TrainerCallback):
         self.rows, self.every, self.max_new_tokens = rows, max(1, every), max_new_tokens
 
     def measure(self, model, tokenizer) -> float:
+        from .eval_config import GenerationConfig
         from .parsing import parse_answer
-        from .predictors import GenerationConfig, TransformersBackend
+        from .predictors import TransformersBackend
 
         side = tokenizer.padding_side
         backend = TransformersBackend.from_loaded(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dvmap_hf.cli import main
+from dvmap_app.cli import main
 from dvmap_hf.synth import SynthSpec, synthesize
 
 
@@ -78,6 +78,6 @@ def test_semantic_and_difficulty(built, tiny_model, tmp_path):
 
 def test_analyze_bad_input(tmp_path, capsys, planted):
     assert main(["analyze", "entropy", "--out", str(tmp_path)]) == 2
-    assert "needs --wvs" in capsys.readouterr().err
+    assert "--wvs is needed by analyze entropy" in capsys.readouterr().err
     assert main(["analyze", "entropy", "--wvs", str(planted), "--country", "XYZ", "--out", str(tmp_path)]) == 2
     assert "--country XYZ is not in the file" in capsys.readouterr().err

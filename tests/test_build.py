@@ -9,7 +9,7 @@ from datasets import load_dataset
 
 from dataset_builder import build_folder
 from dataset_builder.build import DEFAULT_PROFILES_PER_COUNTRY
-from dvmap_hf.cli import main
+from dvmap_app.cli import main
 from dvmap_hf.codebook import ATTRIBUTE_NAMES, CROSS_COUNTRIES, QUESTIONS, TRAINING_COUNTRIES, country_name
 from dvmap_hf.consensus import answer_matrix
 from dvmap_hf.errors import DvmapError
@@ -198,7 +198,7 @@ def test_cli_build_prints_counts_beside_the_papers(tmp_path, wvs_csv, capsys):
     [
         (["--countries", "USA,XYZ"], "--countries names countries absent from the file: XYZ"),
         (["--cross-countries", "USA"], "both training and cross-country: USA"),
-        (["--consensus", "loose"], "--consensus must be one of strict, majority"),
+        (["--consensus", "loose"], "argument --consensus: invalid choice: 'loose'"),
         (["--min-support", "100000"], "no rows left for corpus/train after filtering"),
         (["--profiles", "corpus/train:5"], "expected CONFIG/SPLIT=N"),
         (["--require", "shoe_size"], "unknown attribute 'shoe_size'"),

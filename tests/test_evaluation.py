@@ -4,11 +4,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from dvmap_app.cli import main
 from dvmap_hf import evaluation, hub
-from dvmap_hf.cli import main
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.evaluation import EvalSpec, read_predictions, run_eval, run_robustness
-from dvmap_hf.predictors import GenerationConfig, MajorityPredictor, make_predictor
+from dvmap_hf.eval_config import EvalSpec, GenerationConfig
+from dvmap_hf.evaluation import read_predictions, run_eval, run_robustness
+from dvmap_hf.predictors import MajorityPredictor, make_predictor
 from dvmap_hf.report import paper_table
 
 from .test_push_and_synth import RecordingHub
@@ -264,7 +265,7 @@ def test_flipped_prompt_changes_only_the_attribute(built):
         (["--config", "nope"], "no config 'nope'"),
         (["--split", "train"], "has no split 'train'"),
         (["--model", "runs/does-not-exist/ckpt"], "does not exist"),
-        (["--backend", "telepathy", "--model", "x/y"], "--backend must be one of"),
+        (["--backend", "telepathy", "--model", "x/y"], "argument --backend: invalid choice"),
         (["--backend", "vllm", "--model", "x/y"], "pip install -e '.[gpu]'"),
     ],
 )

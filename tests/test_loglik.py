@@ -14,10 +14,11 @@ from datasets import load_dataset
 from scipy.spatial.distance import jensenshannon
 
 from dataset_builder import build_folder
-from dvmap_hf.cli import main
+from dvmap_app.cli import main
+from dvmap_hf.eval_config import GenerationConfig
 from dvmap_hf.loglik import LoglikScorer
 from dvmap_hf.metrics import distribution_distances
-from dvmap_hf.predictors import GenerationConfig, TransformersBackend
+from dvmap_hf.predictors import TransformersBackend
 from tests.conftest import small_config
 
 ROOT = Path(__file__).resolve().parent.parent

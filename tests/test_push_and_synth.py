@@ -4,8 +4,8 @@ import sys
 import pandas as pd
 import pytest
 
+from dvmap_app.cli import main
 from dvmap_hf import hub
-from dvmap_hf.cli import main
 from dvmap_hf.synth import DEFAULT_COUNTRIES, SynthSpec, synthesize
 
 
@@ -57,14 +57,14 @@ def test_synthetic_data_is_seeded_and_covers_every_country():
 def test_synth_wvs_console_script(tmp_path):
     out = tmp_path / "s.csv"
     done = subprocess.run(
-        [sys.executable, "-m", "dvmap_hf.cli", "synth-wvs", "--out", str(out), "--respondents", "300"],
+        [sys.executable, "-m", "dvmap_app.cli", "synth-wvs", "--out", str(out), "--respondents", "300"],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr
     assert "SYNTHETIC" in done.stdout and len(pd.read_csv(out)) == 300
     bad = subprocess.run(
-        [sys.executable, "-m", "dvmap_hf.cli", "synth-wvs", "--out", str(tmp_path / "s.xlsx")],
+        [sys.executable, "-m", "dvmap_app.cli", "synth-wvs", "--out", str(tmp_path / "s.xlsx")],
         capture_output=True,
         text=True,
     )

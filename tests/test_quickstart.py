@@ -2,8 +2,8 @@
 
 import pytest
 
-from dvmap_hf import quickstart as qs
-from dvmap_hf.cli import main
+from dvmap_app import quickstart as qs
+from dvmap_app.cli import main
 
 FAST = ["--respondents", "3000", "--sft-steps", "8", "--grpo-steps", "2", "--eval-rows", "24"]
 

@@ -17,3 +17,15 @@ def test_readme_gives_two_commands_and_ci_runs_the_test_one_verbatim():
     assert install_and_test.endswith("pytest")
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert install_and_test in ci
+
+
+def test_the_readme_quotes_the_paper_from_its_one_table():
+    from dvmap_hf.paper import FIGURES, SIZES
+
+    readme = (ROOT / "README.md").read_text()
+    quoted = re.findall(r"paper(?: reports|:) (-?\d[\d.]*%?)", readme)
+    assert quoted and set(quoted) <= {str(f) for f in FIGURES.values()}, quoted
+    rows = {m[0]: m[1] for m in re.findall(r"^\| `(\w+)`[^\n]*?\| ([\d,]+(?: / [\d,]+)*) \|[^|\n]*\|$", readme, re.M)}
+    for config in ("corpus", "cross_demographic", "cross_country", "cross_value"):
+        paper = " / ".join(f"{n:,}" for (c, _), n in SIZES.items() if c == config)
+        assert rows[config] == paper, (config, rows.get(config))

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from datasets import Dataset, load_dataset
 
-from dvmap_hf.cli import main
+from dvmap_app.cli import main
 from dvmap_hf.codebook import ATTRIBUTES, QUESTIONS
 from dvmap_hf.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN
 from dvmap_hf.schema import CONFIG_SPLITS, FEATURES

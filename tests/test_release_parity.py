@@ -18,9 +18,10 @@ from datasets import load_dataset
 from dataset_builder import build_folder
 from dvmap_hf import evaluation, rewards
 from dvmap_hf.codebook import AGREE_4, ATTRIBUTE_NAMES, LEVELS, QUESTIONS
-from dvmap_hf.evaluation import EvalSpec, run_eval
+from dvmap_hf.eval_config import EvalSpec, GenerationConfig
+from dvmap_hf.evaluation import run_eval
 from dvmap_hf.parsing import parse_answer
-from dvmap_hf.predictors import GenerationConfig, TransformersBackend
+from dvmap_hf.predictors import TransformersBackend
 from dvmap_hf.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, render_prompt, target_completion
 from dvmap_hf.release import RELEASE_COLUMNS
 from tests.conftest import small_config

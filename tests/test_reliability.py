@@ -8,10 +8,11 @@ import shutil
 import pytest
 
 from dataset_builder import build_folder
+from dvmap_app.cli import main
 from dvmap_hf import evaluation
-from dvmap_hf.cli import main
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.evaluation import EvalSpec, run_eval
+from dvmap_hf.eval_config import EvalSpec
+from dvmap_hf.evaluation import run_eval
 from dvmap_hf.parsing import extract_answer
 from dvmap_hf.rewards import accuracy_reward, get_likert_reward, release_reward
 from tests.conftest import small_config
@@ -81,11 +82,11 @@ def test_resuming_on_a_rebuilt_dataset_is_refused(wvs_sav, tmp_path):
 @pytest.mark.parametrize(
     "bad, message",
     [
-        (["--backend", "bogus", "--model", "x/y"], "--backend must be one of"),
+        (["--backend", "bogus", "--model", "x/y"], "argument --backend: invalid choice"),
         (["--limit", "0"], "--limit must be >= 1"),
         (["--limit", "-5"], "--limit must be >= 1"),
         (["--model", "runs/nope"], "does not exist"),
-        (["--match", "loose"], "--match must be one of"),
+        (["--match", "loose"], "argument --match: invalid choice"),
     ],
 )
 def test_a_failed_eval_does_not_poison_its_folder(built, tmp_path, capsys, bad, message):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from accelerate.commands.config.config_args import load_config_from_file
 
-from dvmap_hf.cli import main as dvmap
+from dvmap_app.cli import main as dvmap
 from dvmap_hf.training import grpo_main, parse_grpo, parse_sft, sft_main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,23 +12,27 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DvmapError
-from .io import check_output_dir
-from .resources import resource_folder
+from dvmap_hf.io import check_output_dir
+from dvmap_hf.options import option, positive
+from dvmap_hf.resources import resource_folder
 
 REFERENCE = ("random", "majority", "tabular")
 
 
 @dataclass
 class QuickstartSpec:
-    out: Path = Path("quickstart")
-    respondents: int = 20_000
-    sft_steps: int = 1200
-    grpo_steps: int = 100
-    eval_rows: int = 600  # the same seeded sample of cross_demographic for every predictor
-    seed: int = 0
-    curve_rows: int = 96  # held-out rows (corpus validation) behind the learning curve
-    force: bool = False
+    out: Path = option(Path("quickstart"), "folder for everything", parse=Path)
+    force: bool = option(False, "replace a non-empty --out folder")
+    respondents: int = option(20_000, "respondents in the synthetic WVS-format file")
+    sft_steps: int = option(1200, "SFT cold-start steps (recipe tiny-cpu-sft.yaml)")
+    grpo_steps: int = option(100, "GRPO steps (recipe tiny-cpu.yaml)")
+    eval_rows: int = option(600, "the seeded sample of cross_demographic every row of the table is scored on")
+    curve_rows: int = option(96, "held-out corpus validation rows behind the learning curve")
+    seed: int = option(0, "seed of the data, the model and the sample")
+
+    def __post_init__(self) -> None:
+        for name in ("respondents", "sft_steps", "grpo_steps", "eval_rows", "curve_rows"):
+            positive(name, getattr(self, name))
 
 
 def _step(number: int, text: str) -> float:
@@ -38,14 +42,14 @@ def _step(number: int, text: str) -> float:
 
 def train_tiny(out: Path, spec: QuickstartSpec, dataset: Path | None = None) -> Path:
     """SFT cold start, then GRPO, each with the held-out accuracy logged along the way; the curve is drawn."""
-    from .dataset_folder import load_split
-    from .evaluation import sample_rows
-    from .tiny import build_tiny_model
-    from .training import HeldOutAccuracy, grpo_main, parse_grpo, parse_sft, sft_main
+    from dvmap_hf.dataset_folder import load_split
+    from dvmap_hf.evaluation import sample_rows
+    from dvmap_hf.tiny import TinyModelSpec, build_tiny_model
+    from dvmap_hf.training import HeldOutAccuracy, grpo_main, parse_grpo, parse_sft, sft_main
 
     recipes = resource_folder("recipes")
     runs, dataset = out / "runs", str(dataset or out / "dvmap")
-    build_tiny_model(runs / "tiny-qwen3", seed=spec.seed)
+    build_tiny_model(runs / "tiny-qwen3", TinyModelSpec(seed=spec.seed))
     # held-out profiles of the corpus (validation), not the rows of the final table
     heldout = sample_rows(load_split(dataset, "corpus", "validation"), spec.curve_rows, spec.seed).to_list()
     common = ["--dataset_name", dataset, "--disable_tqdm", "false", "--seed", str(spec.seed)]
@@ -81,7 +85,7 @@ def plot_learning_curve(sft_log: list[dict], grpo_log: list[dict], path: Path) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .io import atomic_file
+    from dvmap_hf.io import atomic_file
 
     offset = max((e["step"] for e in sft_log if "heldout_accuracy" in e), default=0)
     curve = [(e["step"], e["heldout_accuracy"]) for e in sft_log if "heldout_accuracy" in e]
@@ -113,8 +117,8 @@ def plot_learning_curve(sft_log: list[dict], grpo_log: list[dict], path: Path) -
 
 def evaluate_on_sample(model: str, name: str, out: Path, spec: QuickstartSpec, dataset: Path | None = None) -> Path:
     """Evaluate on the seeded cross_demographic sample every quickstart row of the table uses."""
-    from .evaluation import EvalSpec, run_eval
-    from .predictors import GenerationConfig
+    from dvmap_hf.eval_config import EvalSpec, GenerationConfig
+    from dvmap_hf.evaluation import run_eval
 
     run = out / "runs" / f"eval-{name}"
     # greedy: a deterministic table (the paper samples at 0.7; `dvmap eval` does by default)
@@ -130,9 +134,8 @@ def evaluate_on_sample(model: str, name: str, out: Path, spec: QuickstartSpec, d
 
 def _run(spec: QuickstartSpec) -> str:
     from dataset_builder import BuildConfig, build_folder, format_report
-
-    from .report import paper_table
-    from .synth import SynthSpec, write_synthetic_wvs
+    from dvmap_hf.report import paper_table
+    from dvmap_hf.synth import SynthSpec, write_synthetic_wvs
 
     out, started = spec.out, time.perf_counter()
     _step(1, f"synthetic WVS-format file, {spec.respondents:,} respondents (SYNTHETIC, not survey data)")
@@ -159,9 +162,6 @@ def _run(spec: QuickstartSpec) -> str:
 
 def quickstart(spec: QuickstartSpec) -> str:
     """Run every step into `spec.out`; on failure or Ctrl-C remove what this run created."""
-    for name in ("respondents", "eval_rows", "sft_steps", "grpo_steps"):
-        if getattr(spec, name) < 1:
-            raise DvmapError(f"--{name.replace('_', '-')} must be >= 1, not {getattr(spec, name)}")
     out = check_output_dir(spec.out, spec.force)
     if out.exists():
         shutil.rmtree(out)

@@ -1,0 +1,85 @@
+"""Commands that evaluate: `eval`, `robustness` (one attribute flipped) and `compare` (the paper table)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dvmap_hf.errors import DvmapError
+from dvmap_hf.eval_config import EvalSpec, GenerationConfig
+from dvmap_hf.options import add_options, from_args
+
+from . import command
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    """What to ask and how to generate: the fields of EvalSpec and GenerationConfig, and the run folder."""
+    add_options(p, EvalSpec)
+    add_options(p, GenerationConfig)
+    p.add_argument("--out", required=True, help="run folder (an interrupted run resumes in it)")
+
+
+def _spec(args: argparse.Namespace) -> EvalSpec:
+    return from_args(EvalSpec, args, generation=from_args(GenerationConfig, args))
+
+
+@command("eval", "evaluate a model or a reference predictor on one config/split (resumable)")
+def _eval(p: argparse.ArgumentParser) -> None:
+    _model_options(p)
+
+    def run(args: argparse.Namespace) -> None:
+        from dvmap_hf.evaluation import run_eval
+        from dvmap_hf.report import paper_table
+
+        run_eval(_spec(args), args.out)
+        print(paper_table([args.out]))
+        print(f"report: {args.out}/report.md")
+
+    p.set_defaults(handler=run)
+
+
+def _flips(pairs: list[str]) -> dict[str, str]:
+    flips = {}
+    for pair in pairs:
+        a, sep, b = pair.partition("=")
+        if not sep or not a.strip() or not b.strip():
+            raise DvmapError(f"--flip expects A=B, got {pair!r}")
+        flips |= {a.strip(): b.strip(), b.strip(): a.strip()}
+    return flips
+
+
+@command("robustness", "flip one attribute (income Low <-> High by default) and report the value flip rate")
+def _robustness(p: argparse.ArgumentParser) -> None:
+    _model_options(p)
+    p.add_argument("--attribute", default="income_bracket", help="the attribute to flip (default: income_bracket)")
+    p.add_argument(
+        "--flip",
+        action="append",
+        default=[],
+        metavar="A=B",
+        help="value pair to swap (repeatable; default for income_bracket: Low income=High income)",
+    )
+
+    def run(args: argparse.Namespace) -> None:
+        from dvmap_hf.evaluation import DEFAULT_FLIPS, run_robustness
+
+        flips = _flips(args.flip) or DEFAULT_FLIPS.get(args.attribute)
+        if not flips:
+            raise DvmapError(f"--attribute {args.attribute} needs at least one --flip A=B")
+        result = run_robustness(_spec(args), args.attribute, flips, args.out)
+        print((Path(args.out) / "robustness.md").read_text())
+        print(f"overall flip rate: {result['overall']['flip_rate']}")
+
+    p.set_defaults(handler=run)
+
+
+@command("compare", "the paper-style table (model, Acc, LC, WD) of several run folders, as markdown")
+def _compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", help="run folders written by `dvmap eval`")
+
+    def run(args: argparse.Namespace) -> None:
+        from dvmap_hf.report import paper_table
+
+        print(paper_table(args.runs))
+
+    p.set_defaults(handler=run)

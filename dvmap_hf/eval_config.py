@@ -1,0 +1,104 @@
+"""What `dvmap eval` and `dvmap robustness` ask and how they generate: `EvalSpec` and `GenerationConfig`,
+each field declared once (default, help, allowed values) for the library and the command line alike.
+
+A light module (no numpy, pandas or torch): the command line builds its options from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .options import OptionError, check_choices, option, positive
+from .parsing import MATCH_RULES
+
+REFERENCE_PREDICTORS = ("random", "majority", "tabular")
+BACKENDS = ("transformers", "vllm", "openai")
+SCORINGS = ("generate", "loglik")
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = option(1024, "tokens per completion (the authors' evaluation: max_tokens=1024)")
+    temperature: float = option(0.7, "sampling temperature (the paper's and the authors' evaluation)")
+    top_p: float = option(1.0, "nucleus sampling; explicit, so no backend falls back on a model's own (Qwen3: 0.95)")
+    top_k: int = option(0, "top-k sampling, 0 = off; explicit for the same reason (Qwen3: 20; openai: sent if set)")
+    greedy: bool = option(False, "greedy decoding instead of sampling")
+    enable_thinking: bool = option(False, "Qwen3 thinking mode (off: the structured CoT is in the visible answer)")
+    chat_template: bool = option(
+        True,
+        "transformers backend: plain concatenation of the messages even when the model has a chat template",
+        flag="--no-chat-template",
+    )
+    seed: int = option(0, "sampling seed (and the seed of --limit's sample)")
+    batch_size: int = option(8, "rows per batch")
+    concurrency: int = option(8, "openai backend: requests in flight")
+    max_retries: int = option(3, "openai backend: retries after a 5xx, 429 or timeout (with backoff)")
+    timeout: float = option(60.0, "openai backend: seconds one request may take")
+    api_base: str | None = option(None, "openai backend: base URL (default: $OPENAI_BASE_URL)")
+    dtype: str = option("auto", "transformers backend: auto, bfloat16, float32 ...")
+    device: str = option("auto", "transformers backend: auto (cuda when there is one, else cpu), cuda:1 ...")
+
+    def __post_init__(self) -> None:
+        for name in ("max_new_tokens", "batch_size", "concurrency"):
+            positive(name, getattr(self, name))
+        positive("max_retries", self.max_retries, 0)
+        if not self.timeout > 0:
+            raise OptionError("timeout", f"must be > 0, not {self.timeout}")
+
+    def torch_device(self) -> str:
+        import torch
+
+        return ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+
+    def identity(self) -> dict:
+        """What must not change between an interrupted run and its resumption."""
+        keys = ("max_new_tokens", "temperature", "top_p", "top_k", "greedy", "enable_thinking", "seed")
+        keys += ("chat_template",)
+        return {k: getattr(self, k) for k in keys}
+
+    def sampling(self) -> dict:
+        """The sampling settings every backend sends, whatever the model's own generation config says."""
+        if self.greedy:
+            return {"do_sample": False}
+        return {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k}
+
+
+@dataclass
+class EvalSpec:
+    model: str = option(help="model folder / Hub id, an endpoint's model (openai), or random | majority | tabular")
+    dataset: str = option("dvmap", "dataset folder or Hub id")
+    config: str = option("cross_demographic", "config to evaluate on")
+    split: str | None = option(None, "split (default: test, or the config's only split)")
+    backend: str = option("transformers", "how to run --model (reference predictors need none)", choices=BACKENDS)
+    limit: int | None = option(None, "a seeded sample of N rows, in dataset order (same seed, same rows)", parse=int)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    match: str = option(
+        "strict",
+        "answer matching: strict (the exact option) or release (the authors' script: also an answer containing "
+        "exactly one option); metrics.json reports accuracy under both",
+        choices=MATCH_RULES,
+    )
+    scoring: str = option(
+        "generate",
+        "generate (a sampled completion, parsed) or loglik (each option's log-likelihood; transformers and vllm)",
+        choices=SCORINGS,
+    )
+    repair: bool = option(False, "drop unusable lines of predictions.jsonl and ask those rows again")
+
+    def __post_init__(self) -> None:
+        check_choices(self)
+        positive("limit", self.limit)
+
+    def identity(self) -> dict:
+        backend = "reference" if self.model in REFERENCE_PREDICTORS else self.backend
+        return {
+            "model": self.model,
+            "dataset": str(self.dataset),
+            "config": self.config,
+            "split": self.split,
+            "backend": backend,
+            "limit": self.limit,
+            "match": self.match,
+            "scoring": self.scoring,
+            "generation": self.generation.identity(),
+        }

@@ -1,0 +1,87 @@
+"""One declaration per option: the command line is built from the library's dataclasses, and the package
+layers point one way (application -> builder -> core)."""
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from dataset_builder.config import BuildConfig
+from dvmap_app.cli import main, parser
+from dvmap_app.quickstart import QuickstartSpec
+from dvmap_hf.analysis import AnalysisInputs
+from dvmap_hf.eval_config import EvalSpec, GenerationConfig
+from dvmap_hf.options import OptionError, from_args
+from dvmap_hf.synth import SynthSpec
+from dvmap_hf.tiny import TinyModelSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    "argv, classes",
+    [
+        (["build", "--wvs", "f.sav"], [BuildConfig]),
+        (["eval", "--model", "m", "--out", "r"], [EvalSpec, GenerationConfig]),
+        (["robustness", "--model", "m", "--out", "r"], [EvalSpec, GenerationConfig]),
+        (["synth-wvs", "--out", "s.sav"], [SynthSpec]),
+        (["tiny-model", "--out", "t"], [TinyModelSpec]),
+        (["quickstart"], [QuickstartSpec]),
+        (["analyze", "entropy", "--out", "a"], [AnalysisInputs]),
+    ],
+)
+def test_command_line_defaults_are_the_library_defaults(argv, classes):
+    args = parser().parse_args(argv)
+    for cls in classes:
+        required = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name in ("wvs", "model")}
+        built = from_args(cls, args, **({} if cls is not EvalSpec else {"generation": GenerationConfig()}))
+        assert built == cls(**required)
+
+
+def test_every_option_lists_its_allowed_values(capsys):
+    for command, flags in {
+        "build": ["--consensus {strict,majority}", "--uk {merge,gbr-only}", "--system-prompt {release,none}"],
+        "eval": ["--backend {transformers,vllm,openai}", "--match {strict,release}", "--scoring {generate,loglik}"],
+        "analyze": ["{entropy,importance,consensus,semantic,difficulty}"],
+    }.items():
+        with pytest.raises(SystemExit):
+            parser().parse_args([command, "--help"])
+        text = capsys.readouterr().out
+        assert all(flag in text for flag in flags), (command, text)
+    with pytest.raises(SystemExit):
+        parser().parse_args(["build", "--help"])
+    assert "{structured_cot,free_cot,direct,release,compact}" in capsys.readouterr().out
+
+
+def test_a_library_error_names_the_field_and_the_command_line_names_the_flag(tmp_path, capsys):
+    with pytest.raises(OptionError, match="^min_support must be >= 1, not 0$"):
+        BuildConfig(wvs="f.sav", min_support=0)
+    with pytest.raises(OptionError, match="^batch_size must be >= 1"):
+        GenerationConfig(batch_size=0)
+    assert main(["build", "--wvs", "f.sav", "--out", str(tmp_path / "d"), "--min-support", "0"]) == 2
+    assert capsys.readouterr().err == "dvmap: error: --min-support must be >= 1, not 0\n"
+    argv = ["eval", "--model", "majority", "--out", str(tmp_path / "r"), "--batch-size", "0"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == "dvmap: error: --batch-size must be >= 1, not 0\n"
+    assert main(["build", "--wvs", "f.sav", "--out", str(tmp_path / "d"), "--require", "shoe_size"]) == 2
+    assert capsys.readouterr().err.startswith("dvmap: error: --require names an unknown attribute 'shoe_size'")
+    assert not any(tmp_path.iterdir())
+
+
+def _imported_packages(folder: Path) -> set[str]:
+    names = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_layers_point_one_way():
+    """dvmap_app uses both libraries; dataset_builder builds on the core; the core imports neither."""
+    assert not {"dataset_builder", "dvmap_app"} & _imported_packages(ROOT / "dvmap_hf")
+    assert "dvmap_app" not in _imported_packages(ROOT / "dataset_builder")
+    assert {"dvmap_hf", "dataset_builder"} <= _imported_packages(ROOT / "dvmap_app")
