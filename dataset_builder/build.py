@@ -32,6 +32,7 @@ from dvmap_hf.codebook import (
 )
 from dvmap_hf.consensus import answer_matrix, consensus_stats, pair_table
 from dvmap_hf.errors import DvmapError
+from dvmap_hf.options import OptionError
 from dvmap_hf.profiles import profile_frame, profile_id
 from dvmap_hf.prompts import render_prompt_texts, system_message
 from dvmap_hf.schema import as_arrow, messages_array
@@ -84,13 +85,10 @@ def _stream(seed: int, *names: str) -> np.random.Generator:
 
 def _check_countries(data: WVSData, config: BuildConfig) -> None:
     present = set(data.countries)
-    for option, countries in (
-        ("--countries", config.training_countries),
-        ("--cross-countries", config.cross_countries),
-    ):
-        absent = [c for c in countries if c not in present]
+    for name in ("training_countries", "cross_countries"):
+        absent = [c for c in getattr(config, name) if c not in present]
         if absent:
-            raise DvmapError(f"{data.path}: {option} names countries absent from the file: {', '.join(absent)}")
+            raise OptionError(name, f"names countries absent from {data.path}: {', '.join(absent)}")
 
 
 def _respondents(data: WVSData, config: BuildConfig) -> tuple[WVSData, pd.DataFrame]:

@@ -51,9 +51,7 @@ def format_report(report: dict) -> str:
     stats = report["stats"]
     lines = [f"{'config/split':<26}{'rows':>9}{'paper':>9}"]
     for config, split in SPLITS:
-        lines.append(
-            f"{config + '/' + split:<26}{report['sizes'][f'{config}/{split}']:>9,}{SIZES[config, split]:>9,}"
-        )
+        lines.append(f"{config + '/' + split:<26}{report['sizes'][f'{config}/{split}']:>9,}{SIZES[config, split]:>9,}")
     lines += [
         f"respondents in scope {stats['respondents']:,}, profiles {stats['profiles']:,}",
         f"respondents sharing their profile: {stats['share_respondents_with_shared_profile']:.1%} "

@@ -15,6 +15,7 @@ import numpy as np
 
 from .codebook import Question
 from .errors import DvmapError
+from .options import one_of
 
 if TYPE_CHECKING:  # pandas is imported where frames are made: `dvmap --help` stays light
     import pandas as pd
@@ -47,8 +48,7 @@ class PairTable:
     frame: pd.DataFrame  # profile (int), question (int), answer_index (mode), support, entropy, distinct
 
     def kept(self, consensus: str = "strict", min_support: int = 1) -> pd.DataFrame:
-        if consensus not in CONSENSUS_MODES:
-            raise DvmapError(f"--consensus must be one of {', '.join(CONSENSUS_MODES)}, not {consensus!r}")
+        one_of("consensus", consensus, CONSENSUS_MODES)
         keep = self.frame["support"] >= min_support
         if consensus == "strict":
             keep &= self.frame["distinct"] == 1

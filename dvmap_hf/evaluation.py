@@ -23,6 +23,7 @@ from .dataset_folder import data_fingerprint, load_split
 from .errors import DvmapError
 from .eval_config import REFERENCE_PREDICTORS, EvalSpec
 from .io import atomic_file
+from .options import one_of
 from .parsing import MATCH_RULES, parse_answer
 from .predictors import make_predictor
 from .prompts import PROMPT_STYLES, render_prompt
@@ -264,8 +265,7 @@ def _check_robustness_folder(out: Path) -> None:
 def run_robustness(spec: EvalSpec, attribute: str, flips: dict[str, str], out: str | Path) -> dict:
     """Ask every row whose `attribute` can be flipped twice, as is and flipped; report how often the
     answer changes, per category (the value flip rate)."""
-    if attribute not in ATTRIBUTE_NAMES:
-        raise DvmapError(f"--attribute must be one of {', '.join(ATTRIBUTE_NAMES)}, not {attribute!r}")
+    one_of("attribute", attribute, ATTRIBUTE_NAMES)
     out = Path(out)
     _check_robustness_folder(out)
     split = load_split(spec.dataset, spec.config, spec.split)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .dataset_folder import read_manifest
 from .errors import DvmapError
+from .options import OptionError
 from .resources import resource_folder
 
 
@@ -27,7 +28,7 @@ def push_dataset_folder(
     folder = Path(folder)
     read_manifest(folder)  # refuses anything that is not a dataset folder of the kit
     if "/" not in repo_id:
-        raise DvmapError(f"--repo-id must be <owner>/<name> (bare names do not resolve on the Hub), not {repo_id!r}")
+        raise OptionError("repo_id", f"must be <owner>/<name> (bare names do not resolve on the Hub), not {repo_id!r}")
     api = hub_api()
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)

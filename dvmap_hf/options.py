@@ -122,5 +122,6 @@ def from_args(cls: type, args: argparse.Namespace, **values: Any) -> Any:
 
 
 def with_flag(error: OptionError, flags: dict[str, str]) -> str:
-    """The error as the command line says it: `--prompt-style must be one of ...`."""
-    return f"{flags.get(error.name, error.name)} {error.problem}"
+    """The error as the command line says it: `--prompt-style must be one of ...` (a flag not built from a
+    dataclass, like `--attribute` or `--repo-id`, is the parameter's name with dashes)."""
+    return f"{flags.get(error.name, '--' + error.name.replace('_', '-'))} {error.problem}"

@@ -31,6 +31,7 @@ import pandas as pd
 from .codebook import ATTRIBUTE_NAMES
 from .errors import DvmapError
 from .eval_config import BACKENDS, REFERENCE_PREDICTORS, GenerationConfig
+from .options import OptionError
 from .prompts import answer_text
 
 
@@ -305,7 +306,7 @@ def make_predictor(
         from .loglik import LoglikScorer, VLLMLoglikScorer
 
         if model in REFERENCE_PREDICTORS or backend == "openai":
-            raise DvmapError("--scoring loglik needs the model's token probabilities: a transformers or vllm model")
+            raise OptionError("scoring", "loglik needs the model's token probabilities: a transformers or vllm model")
         inner = make_predictor(model, dataset, generation, backend)
         return (LoglikScorer if backend == "transformers" else VLLMLoglikScorer)(inner)
     if model in REFERENCE_PREDICTORS:
@@ -326,4 +327,4 @@ def make_predictor(
         return VLLMBackend(model, generation)
     if backend == "openai":
         return OpenAIBackend(model, generation)
-    raise DvmapError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    raise OptionError("backend", f"must be one of {', '.join(BACKENDS)}, not {backend!r}")

@@ -80,4 +80,4 @@ def test_analyze_bad_input(tmp_path, capsys, planted):
     assert main(["analyze", "entropy", "--out", str(tmp_path)]) == 2
     assert "--wvs is needed by analyze entropy" in capsys.readouterr().err
     assert main(["analyze", "entropy", "--wvs", str(planted), "--country", "XYZ", "--out", str(tmp_path)]) == 2
-    assert "--country XYZ is not in the file" in capsys.readouterr().err
+    assert f"--country XYZ is not in {planted}" in capsys.readouterr().err

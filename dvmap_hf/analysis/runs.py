@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..codebook import CROSS_VALUE_QUESTIONS, QUESTIONS, TRAINING_QUESTIONS
-from ..errors import DvmapError
+from ..options import OptionError
 from ..paper import paper
 from . import AnalysisResult
 from .plots import pyplot
@@ -20,14 +20,15 @@ def embed_texts(texts: list[str], embedder: str | Path) -> np.ndarray:
     """Mean-pooled last hidden states of a local HF model (or a sentence-transformers folder)."""
     embedder = Path(embedder)
     if not embedder.is_dir():
-        raise DvmapError(f"--embedder {embedder}: not a local model folder")
+        raise OptionError("embedder", f"{embedder}: not a local model folder")
     if (embedder / "modules.json").is_file():
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise DvmapError(
-                f"--embedder {embedder} is a sentence-transformers folder: "
-                "pip install sentence-transformers (or pass a plain HF model folder)"
+            raise OptionError(
+                "embedder",
+                f"{embedder} is a sentence-transformers folder: "
+                "pip install sentence-transformers (or pass a plain HF model folder)",
             ) from exc
 
         return np.asarray(SentenceTransformer(str(embedder)).encode(texts))

@@ -10,8 +10,8 @@ import pandas as pd
 
 from ..codebook import ATTRIBUTE_NAMES, QUESTIONS, TRAINING_QUESTIONS
 from ..consensus import answer_matrix, consensus_stats, pair_table
-from ..errors import DvmapError
 from ..metrics import entropy
+from ..options import OptionError
 from ..paper import paper
 from ..profiles import profile_frame
 from ..wvs import WVSData, read_wvs
@@ -28,7 +28,7 @@ def answer_entropy(wvs: str | Path, country: str) -> AnalysisResult:
     data, answers = _answers(wvs)
     codes = data.codes
     if country not in set(codes["country"]):
-        raise DvmapError(f"{wvs}: --country {country} is not in the file")
+        raise OptionError("country", f"{country} is not in {wvs}")
     mine = answers[(codes["country"] == country).to_numpy()]
     rows = []
     for j, question in enumerate(QUESTIONS.values()):
