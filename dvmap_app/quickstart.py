@@ -115,14 +115,16 @@ def plot_learning_curve(sft_log: list[dict], grpo_log: list[dict], path: Path) -
     plt.close(fig)
 
 
-def evaluate_on_sample(model: str, name: str, out: Path, spec: QuickstartSpec, dataset: Path | None = None) -> Path:
-    """Evaluate on the seeded cross_demographic sample every quickstart row of the table uses."""
+def evaluate_on_sample(
+    model: str, name: str, out: Path, spec: QuickstartSpec, dataset: Path | None = None, greedy: bool = True
+) -> Path:
+    """Evaluate on the seeded cross_demographic sample every quickstart row of the table uses: greedily
+    for a deterministic table, or sampled at the paper's temperature 0.7 (`dvmap eval`'s default)."""
     from dvmap_hf.eval_config import EvalSpec, GenerationConfig
     from dvmap_hf.evaluation import run_eval
 
     run = out / "runs" / f"eval-{name}"
-    # greedy: a deterministic table (the paper samples at 0.7; `dvmap eval` does by default)
-    generation = GenerationConfig(max_new_tokens=12, batch_size=32, seed=spec.seed, greedy=True)
+    generation = GenerationConfig(max_new_tokens=12, batch_size=32, seed=spec.seed, greedy=greedy)
     run_eval(
         EvalSpec(
             model, str(dataset or out / "dvmap"), "cross_demographic", limit=spec.eval_rows, generation=generation
@@ -149,8 +151,8 @@ def _run(spec: QuickstartSpec) -> str:
     runs = [evaluate_on_sample(name, name, out, spec) for name in REFERENCE]
     _step(4, "tiny random Qwen3 (2 layers) with a tokenizer trained here")
     model = train_tiny(out, spec)
-    _step(7, "evaluate the trained tiny model on the same rows")
-    runs.append(evaluate_on_sample(str(model), "tiny-grpo", out, spec))
+    _step(7, "evaluate the cold start (tiny-sft) and the trained model (tiny-grpo) on the same rows")
+    runs += [evaluate_on_sample(str(model.parent / name), name, out, spec) for name in ("tiny-sft", "tiny-grpo")]
     table = paper_table(runs)
     minutes = (time.perf_counter() - started) / 60
     return (

@@ -22,10 +22,10 @@ def push_dataset_folder(
     repo_id: str,
     private: bool = False,
     revision: str | None = None,
-    message: str = "Upload DVMap dataset",
+    message: str | None = None,
 ) -> str:
     """Create (if needed) the dataset repo and upload the folder; old parquet shards are removed."""
-    folder = Path(folder)
+    folder, message = Path(folder), message or "Upload DVMap dataset built with dvmap-hf"
     read_manifest(folder)  # refuses anything that is not a dataset folder of the kit
     if "/" not in repo_id:
         raise OptionError("repo_id", f"must be <owner>/<name> (bare names do not resolve on the Hub), not {repo_id!r}")

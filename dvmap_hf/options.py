@@ -73,35 +73,40 @@ def _described(default: Any) -> str:
     return str(default)
 
 
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def _argument(f: dataclasses.Field) -> dict:
+    """argparse's keywords for the field: required, a switch, or a typed value with its default shown."""
+    meta, default = f.metadata, _default(f)
+    if isinstance(default, bool):
+        return {"action": "store_false" if default else "store_true", "default": default, "help": meta["help"]}
+    if default is dataclasses.MISSING:
+        kwargs = {"required": True, "type": meta["parse"], "help": meta["help"]}
+    else:
+        kwargs = {"default": default, "type": meta["parse"] or _parser_for(default), "help": meta["help"]}
+    if isinstance(default, (str, int, float, tuple, PurePath)):
+        kwargs["help"] += f" (default: {_described(default)})"
+    if meta["choices"]:
+        kwargs["choices"] = list(meta["choices"])
+    else:
+        kwargs["metavar"] = meta["metavar"] or _flag(f).lstrip("-").upper().replace("-", "_")
+    return kwargs
+
+
 def add_options(parser: argparse.ArgumentParser, cls: type, only: Iterable[str] | None = None) -> None:
     """Add one option per field of `cls` declared with `option()` (or those named in `only`), and remember
     which flag is whose, so that an `OptionError` can name the flag."""
     flags = parser.get_default("option_flags") or {}
     for f in dataclasses.fields(cls):
-        if "help" not in f.metadata or (only is not None and f.name not in only):
-            continue
-        meta, flag = f.metadata, _flag(f)
-        if f.default is not dataclasses.MISSING:
-            default = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        else:
-            default = None
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            kwargs = {"required": True, "type": meta["parse"]}
-        elif isinstance(default, bool):
-            kwargs = {"action": "store_false" if default else "store_true", "default": default}
-        else:
-            kwargs = {"default": default, "type": meta["parse"] or _parser_for(default)}
-        help_text = meta["help"]
-        if meta["choices"]:
-            kwargs["choices"] = list(meta["choices"])
-        if "action" not in kwargs and not meta["choices"]:
-            kwargs["metavar"] = meta["metavar"] or flag.lstrip("-").upper().replace("-", "_")
-        if "action" not in kwargs and isinstance(default, (str, int, float, tuple, PurePath)):
-            help_text += f" (default: {_described(default)})"
-        parser.add_argument(flag, dest=f.name, help=help_text, **kwargs)
-        flags[f.name] = flag
+        if "help" in f.metadata and (only is None or f.name in only):
+            parser.add_argument(_flag(f), dest=f.name, **_argument(f))
+            flags[f.name] = _flag(f)
     parser.set_defaults(option_flags=flags)
 
 

@@ -15,7 +15,7 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     for step in range(1, 8):
         assert f"[{step}/7]" in printed
     table = printed[printed.index("| model |") :]
-    for name in ("random", "majority", "tabular", "tiny-grpo"):
+    for name in ("random", "majority", "tabular", "tiny-sft", "tiny-grpo"):
         assert f"| {name} | cross_demographic | 24 |" in table
     assert (out / "dvmap" / "README.md").is_file() and (out / "runs/tiny-grpo/model.safetensors").is_file()
     assert (out / "runs/eval-tiny-grpo/report.md").is_file()

@@ -13,7 +13,7 @@ def _push(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo-id", required=True, help="e.g. my-org/dvmap")
     p.add_argument("--private", action="store_true")
     p.add_argument("--revision", default=None, help="branch to push to (default: main)")
-    p.add_argument("--message", default="Upload DVMap dataset built with dvmap-hf")
+    p.add_argument("--message", default=None, help="commit message (default: the library's)")
 
     def run(args: argparse.Namespace) -> None:
         from dvmap_hf.hub import push_dataset_folder
