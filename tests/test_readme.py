@@ -29,3 +29,18 @@ def test_the_readme_quotes_the_paper_from_its_one_table():
     for config in ("corpus", "cross_demographic", "cross_country", "cross_value"):
         paper = " / ".join(f"{n:,}" for (c, _), n in SIZES.items() if c == config)
         assert rows[config] == paper, (config, rows.get(config))
+
+
+def test_the_readme_build_options_table_shows_the_declared_defaults():
+    from dvmap_app.cli import parser
+
+    args = parser().parse_args(["build", "--wvs", "f.sav"])
+    defaults = {flag: getattr(args, name) for name, flag in args.option_flags.items()} | {"--out": args.out}
+    section = (ROOT / "README.md").read_text().split("`dvmap build` options", 1)[1].split("\n\n", 2)[1]
+    rows = re.findall(r"^\| `(--[\w-]+)[^|]*\| ([^|]+) \|", section, re.M)
+    assert len(rows) >= 10
+    for flag, cell in rows:
+        cell = cell.strip().strip("`")
+        if cell not in ("(required)", "see below"):
+            default = defaults[flag]
+            assert cell == (",".join(default) if isinstance(default, tuple) else str(default)), flag
