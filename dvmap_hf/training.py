@@ -194,6 +194,10 @@ class HeldOutAccuracy(TrainerCallback):
         self.rows, self.every, self.max_new_tokens = rows, max(1, every), max_new_tokens
 
     def measure(self, model, tokenizer) -> float:
+        """Greedy accuracy on the rows; the random streams are restored after, so that watching a run does
+        not change it (generation reseeds torch per batch)."""
+        import torch
+
         from .eval_config import GenerationConfig
         from .parsing import parse_answer
         from .predictors import TransformersBackend
@@ -204,7 +208,8 @@ class HeldOutAccuracy(TrainerCallback):
         )
         was_training = model.training
         try:
-            completions = [c for i in range(0, len(self.rows), 32) for c in backend(self.rows[i : i + 32])]
+            with torch.random.fork_rng():
+                completions = [c for i in range(0, len(self.rows), 32) for c in backend(self.rows[i : i + 32])]
         finally:
             tokenizer.padding_side = side
             model.train(was_training)

@@ -284,3 +284,24 @@ def test_peft_trains_only_adapter_weights(workdir, cold_started):
         == 0
     )
     assert len((run / "predictions.jsonl").read_text().splitlines()) == 3
+
+
+def test_the_held_out_curve_scores_like_eval_and_leaves_training_randomness_alone(cold_started, built_plain):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from dvmap_hf.dataset_folder import load_split
+    from dvmap_hf.eval_config import GenerationConfig
+    from dvmap_hf.parsing import parse_answer
+    from dvmap_hf.predictors import TransformersBackend
+    from dvmap_hf.training import HeldOutAccuracy
+
+    rows = load_split(built_plain, "corpus", "validation").select(range(40)).to_list()
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(cold_started), AutoTokenizer.from_pretrained(cold_started)
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    accuracy = HeldOutAccuracy(rows, every=1).measure(model, tokenizer)
+    assert torch.equal(torch.get_rng_state(), before)
+    completions = TransformersBackend(str(cold_started), GenerationConfig(max_new_tokens=12, greedy=True))(rows)
+    expected = sum(parse_answer(c, r["options"]) == r["answer_index"] for c, r in zip(completions, rows, strict=True))
+    assert accuracy == expected / len(rows) and model.training is False
