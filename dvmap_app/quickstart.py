@@ -25,7 +25,7 @@ class QuickstartSpec:
     force: bool = option(False, "replace a non-empty --out folder")
     respondents: int = option(20_000, "respondents in the synthetic WVS-format file")
     sft_steps: int = option(1800, "SFT cold-start steps (recipe tiny-cpu-sft.yaml)")
-    grpo_steps: int = option(100, "GRPO steps (recipe tiny-cpu.yaml)")
+    grpo_steps: int = option(300, "GRPO steps (recipe tiny-cpu.yaml)")
     eval_rows: int = option(600, "the seeded sample of cross_demographic every row of the table is scored on")
     curve_rows: int = option(96, "held-out corpus validation rows behind the learning curve")
     seed: int = option(0, "seed of the data, the model and the sample")
