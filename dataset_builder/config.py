@@ -19,7 +19,7 @@ from dvmap_hf.codebook import (
 )
 from dvmap_hf.consensus import CONSENSUS_MODES
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.options import OptionError, check_choices, csv_list, option, positive
+from dvmap_hf.options import OptionError, at_least, check_choices, csv_list, option
 from dvmap_hf.prompts import DEFAULT_SYSTEM_PROMPT, PROMPT_STYLES, SYSTEM_PROMPTS
 
 #: Profiles drawn per country. The release holds 46 profiles per training country in dev and in test
@@ -92,8 +92,8 @@ class BuildConfig:
         self.wvs = Path(self.wvs)
         self.profiles_per_country = {**DEFAULT_PROFILES_PER_COUNTRY, **self.profiles_per_country}
         check_choices(self)
-        positive("seed", self.seed, 0)
-        positive("min_support", self.min_support)
+        at_least("seed", self.seed, 0)
+        at_least("min_support", self.min_support)
         for qid in self.training_questions + self.cross_value_questions:
             if qid not in QUESTIONS:
                 raise DvmapError(f"unknown question {qid!r}; known: {', '.join(QUESTIONS)}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dvmap_hf.io import check_output_dir
-from dvmap_hf.options import option, positive
+from dvmap_hf.options import at_least, option
 from dvmap_hf.resources import resource_folder
 
 REFERENCE = ("random", "majority", "tabular")
@@ -32,7 +32,7 @@ class QuickstartSpec:
 
     def __post_init__(self) -> None:
         for name in ("respondents", "sft_steps", "grpo_steps", "eval_rows", "curve_rows"):
-            positive(name, getattr(self, name))
+            at_least(name, getattr(self, name))
 
 
 def _step(number: int, text: str) -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .options import OptionError, check_choices, option, positive
+from .options import OptionError, at_least, check_choices, option
 from .parsing import MATCH_RULES
 
 REFERENCE_PREDICTORS = ("random", "majority", "tabular")
@@ -40,8 +40,8 @@ class GenerationConfig:
 
     def __post_init__(self) -> None:
         for name in ("max_new_tokens", "batch_size", "concurrency"):
-            positive(name, getattr(self, name))
-        positive("max_retries", self.max_retries, 0)
+            at_least(name, getattr(self, name))
+        at_least("max_retries", self.max_retries, 0)
         if not self.timeout > 0:
             raise OptionError("timeout", f"must be > 0, not {self.timeout}")
 
@@ -87,7 +87,7 @@ class EvalSpec:
 
     def __post_init__(self) -> None:
         check_choices(self)
-        positive("limit", self.limit)
+        at_least("limit", self.limit)
 
     def identity(self) -> dict:
         backend = "reference" if self.model in REFERENCE_PREDICTORS else self.backend

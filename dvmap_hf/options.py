@@ -44,7 +44,7 @@ def csv_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
-def positive(name: str, value: int | float | None, least: int | float = 1) -> None:
+def at_least(name: str, value: int | float | None, least: int | float = 1) -> None:
     """Refuse a count or size below `least`, naming the field."""
     if value is not None and not value >= least:
         raise OptionError(name, f"must be >= {least}, not {value}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .codebook import ATTRIBUTES, COUNTRIES, INCOME_BRACKETS, LIFE_STAGES, NOT_ANSWERED, QUESTIONS
 from .io import atomic_dir
-from .options import OptionError, option, positive
+from .options import OptionError, at_least, option
 from .prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, TEMPLATES, answer_text
 
 CHATML = (
@@ -69,7 +69,7 @@ class TinyModelSpec:
     def __post_init__(self) -> None:
         if self.hidden_size < 8 or self.hidden_size % 8:
             raise OptionError("hidden_size", f"must be a positive multiple of 8, not {self.hidden_size}")
-        positive("layers", self.layers)
+        at_least("layers", self.layers)
 
 
 def build_tiny_model(out: str | Path, spec: TinyModelSpec = TinyModelSpec()) -> Path:

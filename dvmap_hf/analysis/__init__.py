@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..options import OptionError, csv_list, option, positive
+from ..options import OptionError, at_least, csv_list, option
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,8 +48,8 @@ class AnalysisInputs:
     base_run: str | None = option(None, "semantic: the base model's cross_value run (accuracy gains = run - base)")
 
     def __post_init__(self) -> None:
-        positive("trees", self.trees)
-        positive("min_support", min(self.min_support, default=0))
+        at_least("trees", self.trees)
+        at_least("min_support", min(self.min_support, default=0))
 
 
 @dataclass
