@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import statistics
 import sys
 import tempfile
@@ -21,11 +20,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import line  # noqa: E402
-
-
-def _scores(run: Path) -> tuple[float, float]:
-    overall = json.loads((run / "metrics.json").read_text())["overall"]
-    return 100 * overall["accuracy"], 100 * overall["likert_consistency"]
 
 
 def _spread(values: list[float]) -> str:
@@ -36,7 +30,7 @@ DECODINGS = {"greedy": True, "T=0.7": False}  # the quickstart table's decoding,
 
 
 def main(argv=None) -> list[dict]:
-    from dvmap_app.quickstart import QuickstartSpec, evaluate_on_sample, quickstart, train_tiny
+    from dvmap_app.quickstart import QuickstartSpec, evaluate_on_sample, quickstart, scores, train_tiny
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2", help="training seeds (the data stays that of seed 0)")
@@ -50,7 +44,7 @@ def main(argv=None) -> list[dict]:
         out=root / "qs", sft_steps=args.sft_steps, grpo_steps=args.grpo_steps, eval_rows=args.eval_rows
     )
     print(quickstart(base))
-    dataset, scores = base.out / "dvmap", {}  # (phase, decoding) -> [(Acc, LC) per seed]
+    dataset, measured = base.out / "dvmap", {}  # (phase, decoding) -> [(Acc, LC) per seed]
     for seed in seeds:
         spec = dataclasses.replace(base, seed=seed, out=root / f"seed-{seed}")
         runs = base.out / "runs" if seed == base.seed else train_tiny(spec.out, spec, dataset).parent
@@ -58,17 +52,17 @@ def main(argv=None) -> list[dict]:
             for decoding, greedy in DECODINGS.items():
                 name = f"{phase}-seed{seed}-{'greedy' if greedy else 'sampled'}"
                 run = evaluate_on_sample(str(runs / f"tiny-{phase}"), name, root, base, dataset, greedy)
-                scores.setdefault((phase, decoding), []).append(_scores(run))
-        print(f"seed {seed}: " + "; ".join(f"{p} {d} Acc/LC {v[-1]}" for (p, d), v in scores.items()), flush=True)
-    majority = _scores(base.out / "runs" / "eval-majority")
-    tabular = _scores(base.out / "runs" / "eval-tabular")
+                measured.setdefault((phase, decoding), []).append(scores(run))
+        print(f"seed {seed}: " + "; ".join(f"{p} {d} Acc/LC {v[-1]}" for (p, d), v in measured.items()), flush=True)
+    majority = scores(base.out / "runs" / "eval-majority")
+    tabular = scores(base.out / "runs" / "eval-tabular")
     lines, gains = [], {}
     for decoding in DECODINGS:
         for phase, label in (("sft", "after SFT"), ("grpo", "after SFT+GRPO")):
-            acc = [a for a, _ in scores[phase, decoding]]
-            lc = [c for _, c in scores[phase, decoding]]
+            acc = [a for a, _ in measured[phase, decoding]]
+            lc = [c for _, c in measured[phase, decoding]]
             print(f"{decoding:<7}{label:<16}Acc {_spread(acc)}, LC {_spread(lc)}")
-        paired = [g - s for (g, _), (s, _) in zip(scores["grpo", decoding], scores["sft", decoding], strict=True)]
+        paired = [g - s for (g, _), (s, _) in zip(measured["grpo", decoding], measured["sft", decoding], strict=True)]
         gains[decoding] = paired
         print(f"{decoding:<7}GRPO gain per seed: {', '.join(f'{g:+.1f}' for g in paired)} Acc points")
         lines.append(
@@ -81,7 +75,7 @@ def main(argv=None) -> list[dict]:
             )
         )
     print(f"majority Acc {majority[0]:.1f} LC {majority[1]:.1f}; tabular Acc {tabular[0]:.1f} LC {tabular[1]:.1f}")
-    above = statistics.mean(a for a, _ in scores["grpo", "greedy"]) - majority[0]
+    above = statistics.mean(a for a, _ in measured["grpo", "greedy"]) - majority[0]
     print(f"the trained model (greedy, the quickstart table's decoding) is {above:+.1f} points from the majority row")
     return lines + [line("trained minus majority accuracy (greedy)", above, "pts", "> 0", above > 0)]
 

@@ -19,6 +19,9 @@ def test_quickstart_end_to_end(tmp_path, capsys):
         assert f"| {name} | cross_demographic | 24 |" in table
     assert (out / "dvmap" / "README.md").is_file() and (out / "runs/tiny-grpo/model.safetensors").is_file()
     assert (out / "runs/eval-tiny-grpo/report.md").is_file()
+    sampled = qs.scores(out / "runs/eval-tiny-grpo-t0.7")[0]
+    assert "sampled at the paper's T = 0.7: tiny-sft Acc " in printed and f"tiny-grpo Acc {sampled:.1f}." in printed
+    assert '"greedy": false' in (out / "runs/eval-tiny-grpo-t0.7/run.json").read_text()
     # an existing non-empty folder is refused without --force
     assert main(["quickstart", "--out", str(out), *FAST]) == 2
     assert "not empty (use --force" in capsys.readouterr().err
