@@ -50,20 +50,20 @@ def main(argv=None) -> list[dict]:
         runs = base.out / "runs" if seed == base.seed else train_tiny(spec.out, spec, dataset).parent
         for phase in ("sft", "grpo"):
             for decoding, greedy in DECODINGS.items():
-                name = f"{phase}-seed{seed}-{'greedy' if greedy else 'sampled'}"
-                run = evaluate_on_sample(str(runs / f"tiny-{phase}"), name, root, base, dataset, greedy)
+                # beside the models, as the quickstart names them: seed 0's runs are the quickstart's own
+                model = str(runs / f"tiny-{phase}")
+                run = evaluate_on_sample(model, f"tiny-{phase}", runs.parent, base, dataset, greedy)
                 measured.setdefault((phase, decoding), []).append(scores(run))
         print(f"seed {seed}: " + "; ".join(f"{p} {d} Acc/LC {v[-1]}" for (p, d), v in measured.items()), flush=True)
     majority = scores(base.out / "runs" / "eval-majority")
     tabular = scores(base.out / "runs" / "eval-tabular")
-    lines, gains = [], {}
+    lines = []
     for decoding in DECODINGS:
         for phase, label in (("sft", "after SFT"), ("grpo", "after SFT+GRPO")):
             acc = [a for a, _ in measured[phase, decoding]]
             lc = [c for _, c in measured[phase, decoding]]
             print(f"{decoding:<7}{label:<16}Acc {_spread(acc)}, LC {_spread(lc)}")
         paired = [g - s for (g, _), (s, _) in zip(measured["grpo", decoding], measured["sft", decoding], strict=True)]
-        gains[decoding] = paired
         print(f"{decoding:<7}GRPO gain per seed: {', '.join(f'{g:+.1f}' for g in paired)} Acc points")
         lines.append(
             line(

@@ -35,9 +35,8 @@ class QuickstartSpec:
             at_least(name, getattr(self, name))
 
 
-def _step(number: int, text: str) -> float:
+def _step(number: int, text: str) -> None:
     print(f"\n[{number}/7] {text}", flush=True)
-    return time.perf_counter()
 
 
 def train_tiny(out: Path, spec: QuickstartSpec, dataset: Path | None = None) -> Path:
@@ -119,11 +118,12 @@ def evaluate_on_sample(
     model: str, name: str, out: Path, spec: QuickstartSpec, dataset: Path | None = None, greedy: bool = True
 ) -> Path:
     """Evaluate on the seeded cross_demographic sample every quickstart row of the table uses: greedily
-    for a deterministic table, or sampled at the paper's temperature 0.7 (`dvmap eval`'s default)."""
+    for a deterministic table (runs/eval-NAME), or sampled at the paper's temperature 0.7, `dvmap eval`'s
+    default (runs/eval-NAME-t0.7)."""
     from dvmap_hf.eval_config import EvalSpec, GenerationConfig
     from dvmap_hf.evaluation import run_eval
 
-    run = out / "runs" / f"eval-{name}"
+    run = out / "runs" / f"eval-{name}{'' if greedy else '-t0.7'}"
     generation = GenerationConfig(max_new_tokens=12, batch_size=32, seed=spec.seed, greedy=greedy)
     run_eval(
         EvalSpec(
@@ -163,7 +163,7 @@ def _run(spec: QuickstartSpec) -> str:
     trained = ("tiny-sft", "tiny-grpo")
     runs += [evaluate_on_sample(str(model.parent / name), name, out, spec) for name in trained]
     # GRPO sharpens the policy: what it adds shows when answers are sampled, as the paper evaluates
-    sampled = [evaluate_on_sample(str(model.parent / n), f"{n}-t0.7", out, spec, greedy=False) for n in trained]
+    sampled = [evaluate_on_sample(str(model.parent / name), name, out, spec, greedy=False) for name in trained]
     table = paper_table(runs)
     minutes = (time.perf_counter() - started) / 60
     at_07 = ", ".join(f"{name} Acc {scores(run)[0]:.1f}" for name, run in zip(trained, sampled, strict=True))

@@ -38,7 +38,7 @@ def kit_texts() -> Iterator[str]:
     yield NOT_ANSWERED
 
 
-def tiny_tokenizer(vocab_size: int = 1024):
+def tiny_tokenizer(vocab_size: int):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
