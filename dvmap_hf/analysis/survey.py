@@ -112,7 +112,6 @@ One-hot attributes; mean-decrease-impurity summed over each attribute's columns.
 
 
 def consensus(wvs: str | Path, min_support: tuple[int, ...]) -> AnalysisResult:
-    min_supports = min_support
     data = read_wvs(wvs)
     profiles = profile_frame(data)
     answers = answer_matrix(data, list(TRAINING_QUESTIONS))
@@ -121,7 +120,7 @@ def consensus(wvs: str | Path, min_support: tuple[int, ...]) -> AnalysisResult:
         mine = (data.codes["country"] == country).to_numpy()
         codes = pd.factorize(profiles.loc[mine, "profile_key"])[0]
         table = pair_table(codes, answers[mine])
-        for support in min_supports:
+        for support in min_support:
             stats = consensus_stats(codes, table, "strict", support)
             rows.append(
                 {
@@ -132,14 +131,14 @@ def consensus(wvs: str | Path, min_support: tuple[int, ...]) -> AnalysisResult:
                 }
             )
     frame = pd.DataFrame(rows)
-    first = frame[frame["min_support"] == min_supports[0]]
+    first = frame[frame["min_support"] == min_support[0]]
     summary = f"""# Consensus per country (strict filter, training questions)
 
 Paper: {paper("shared_profiles")} of respondents share their profile; {paper("divergent_dropped")} of divergent
 samples dropped.
-Here (min support {min_supports[0]}), mean over countries: {first["share_respondents_with_shared_profile"].mean():.1%}
+Here (min support {min_support[0]}), mean over countries: {first["share_respondents_with_shared_profile"].mean():.1%}
 of respondents share their profile; {first["share_pairs_divergent"].mean():.1%} of (profile, question) pairs
-are divergent. `share_pairs_kept` shows how --min-support {", ".join(map(str, min_supports))} changes what is kept.
+are divergent. `share_pairs_kept` shows how --min-support {", ".join(map(str, min_support))} changes what is kept.
 """
     fig, ax = pyplot().subplots(figsize=(7, 3.5))
     for support, part in frame.groupby("min_support"):
