@@ -19,7 +19,7 @@ for name in RESOURCES:
 
 from accelerate.commands.config.config_args import load_config_from_file  # noqa: E402
 
-from dvmap_hf.training import parse_grpo, parse_sft  # noqa: E402
+from dvmap_hf.training.arguments import parse_grpo, parse_sft  # noqa: E402
 
 recipes = sorted(resource_folder("recipes").glob("*.yaml"))
 for recipe in recipes:

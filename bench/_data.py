@@ -15,16 +15,16 @@ def workspace() -> Path:
 @cache
 def dataset_folder(respondents: int = 20_000) -> Path:
     from dataset_builder import BuildConfig, build_folder
-    from dvmap_hf.synth import SynthSpec, write_synthetic_wvs
+    from dvmap_hf.data.synth import SynthConfig, write_synthetic_wvs
 
-    wvs = write_synthetic_wvs(workspace() / "synthetic_wvs.sav", SynthSpec(respondents=respondents))
+    wvs = write_synthetic_wvs(workspace() / "synthetic_wvs.sav", SynthConfig(respondents=respondents))
     build_folder(BuildConfig(wvs=wvs), workspace() / "dvmap")
     return workspace() / "dvmap"
 
 
 @cache
 def tiny_model() -> Path:
-    from dvmap_hf.tiny import build_tiny_model
+    from dvmap_hf.training.tiny import build_tiny_model
 
     return build_tiny_model(workspace() / "tiny-qwen3")
 
@@ -34,8 +34,8 @@ def full_size_wvs(argv, prefix: str) -> tuple[Path, Path]:
     ~600 columns, as the real file) in that folder, written once: (folder, file)."""
     import argparse
 
-    from dvmap_hf.codebook import COUNTRIES
-    from dvmap_hf.synth import SynthSpec, write_synthetic_wvs
+    from dvmap_hf.data.codebook import COUNTRIES
+    from dvmap_hf.data.synth import SynthConfig, write_synthetic_wvs
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--respondents", type=int, default=97_220)
@@ -45,6 +45,6 @@ def full_size_wvs(argv, prefix: str) -> tuple[Path, Path]:
     work.mkdir(parents=True, exist_ok=True)
     wvs = work / "full_synthetic_wvs.sav"
     if not wvs.exists():
-        spec = SynthSpec(respondents=args.respondents, countries=tuple(COUNTRIES), filler_columns=560)
+        spec = SynthConfig(respondents=args.respondents, countries=tuple(COUNTRIES), filler_columns=560)
         write_synthetic_wvs(wvs, spec)
     return work, wvs

@@ -18,8 +18,8 @@ from _data import full_size_wvs  # noqa: E402
 from common import best_of_interleaved, line  # noqa: E402
 
 from dataset_builder import BuildConfig, build_folder  # noqa: E402
-from dvmap_hf.codebook import QUESTIONS  # noqa: E402
-from dvmap_hf.wvs import _column_names, _needed_columns  # noqa: E402
+from dvmap_hf.data.codebook import QUESTIONS  # noqa: E402
+from dvmap_hf.data.wvs import _column_names, _needed_columns  # noqa: E402
 
 #: Runs `dvmap ARGS` and prints its own peak RSS in kB. Read from /proc/self/status (VmHWM) where there
 #: is one: getrusage's maxrss of a child started from this (large) process starts at this process's

@@ -20,11 +20,11 @@ PROMPTS = 64
 def main(argv=None) -> list[dict]:
     from datasets import load_dataset
 
-    from dvmap_hf.eval_config import GenerationConfig
-    from dvmap_hf.predictors import TransformersBackend
+    from dvmap_hf.evaluation.backends import TransformersBackend
+    from dvmap_hf.evaluation.config import InferenceConfig
 
     rows = load_dataset(str(dataset_folder()), "cross_demographic")["test"].select(range(PROMPTS)).to_list()
-    backend = TransformersBackend(str(tiny_model()), GenerationConfig(max_new_tokens=64, greedy=True))
+    backend = TransformersBackend.from_pretrained(str(tiny_model()), InferenceConfig(max_new_tokens=64, greedy=True))
     backend(rows[:2])  # warm-up
     batched = best_of(lambda: [backend(rows[i : i + 32]) for i in range(0, PROMPTS, 32)], 2)
     single = best_of(lambda: [backend([row]) for row in rows], 1)

@@ -176,10 +176,10 @@ def prepare(work: Path) -> None:
     `<answer>` alone) and a tiny random Qwen3, under `work`."""
     from dataset_builder import BuildConfig, build_folder
     from dataset_builder.build import SPLITS
-    from dvmap_hf.synth import SynthSpec, write_synthetic_wvs
-    from dvmap_hf.tiny import build_tiny_model
+    from dvmap_hf.data.synth import SynthConfig, write_synthetic_wvs
+    from dvmap_hf.training.tiny import build_tiny_model
 
-    wvs = write_synthetic_wvs(work / "wvs.csv", SynthSpec(respondents=4000, seed=0))
+    wvs = write_synthetic_wvs(work / "wvs.csv", SynthConfig(respondents=4000, seed=0))
     small = dict.fromkeys(SPLITS, 8)
     build_folder(BuildConfig(wvs=wvs, system_prompt="none", profiles_per_country=small), work / "dvmap")
     build_tiny_model(work / "tiny-qwen3")

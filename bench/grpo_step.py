@@ -24,7 +24,8 @@ STEPS = 8
 
 
 def _run(rewards: list[str], name: str):
-    from dvmap_hf.training import grpo_main, parse_grpo
+    from dvmap_hf.training.arguments import parse_grpo
+    from dvmap_hf.training.mains import grpo_main
 
     args = parse_grpo(
         [
@@ -64,7 +65,7 @@ def _step_time(trainer) -> float:
 def main(argv=None) -> list[dict]:
     from datasets import load_dataset
 
-    from dvmap_hf.rewards import accuracy_reward, format_reward, get_likert_reward
+    from dvmap_hf.training.rewards import accuracy_reward, format_reward, get_likert_reward
 
     os.environ.setdefault("TQDM_DISABLE", "1")
     ours = _step_time(_run(["accuracy_reward", "format_reward"], "ours"))

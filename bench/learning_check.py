@@ -30,17 +30,17 @@ DECODINGS = {"greedy": True, "T=0.7": False}  # the quickstart table's decoding,
 
 
 def main(argv=None) -> list[dict]:
-    from dvmap_app.quickstart import QuickstartSpec, evaluate_on_sample, quickstart, scores, train_tiny
+    from dvmap_app.quickstart import QuickstartConfig, evaluate_on_sample, quickstart, scores, train_tiny
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2", help="training seeds (the data stays that of seed 0)")
-    parser.add_argument("--sft-steps", type=int, default=QuickstartSpec.sft_steps)
-    parser.add_argument("--grpo-steps", type=int, default=QuickstartSpec.grpo_steps)
-    parser.add_argument("--eval-rows", type=int, default=QuickstartSpec.eval_rows)
+    parser.add_argument("--sft-steps", type=int, default=QuickstartConfig.sft_steps)
+    parser.add_argument("--grpo-steps", type=int, default=QuickstartConfig.grpo_steps)
+    parser.add_argument("--eval-rows", type=int, default=QuickstartConfig.eval_rows)
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     root = Path(tempfile.mkdtemp(prefix="dvmap-learning-"))
-    base = QuickstartSpec(
+    base = QuickstartConfig(
         out=root / "qs", sft_steps=args.sft_steps, grpo_steps=args.grpo_steps, eval_rows=args.eval_rows
     )
     print(quickstart(base))

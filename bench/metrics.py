@@ -23,9 +23,9 @@ ROWS = 21_553
 def main(argv=None) -> list[dict]:
     import evaluate
 
-    from dvmap_hf.codebook import QUESTIONS
-    from dvmap_hf.metrics import likert_consistency, wasserstein_distance
-    from dvmap_hf.parsing import parse_answers
+    from dvmap_hf.data.codebook import QUESTIONS
+    from dvmap_hf.evaluation.metrics import likert_consistency, wasserstein_distance
+    from dvmap_hf.evaluation.parsing import parse_answers
 
     rng = np.random.default_rng(0)
     questions = list(QUESTIONS.values())

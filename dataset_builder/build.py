@@ -24,19 +24,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dvmap_hf.codebook import (
-    ATTRIBUTE_NAMES,
-    NOT_ANSWERED,
-    QUESTIONS,
-    Question,
-)
-from dvmap_hf.consensus import answer_matrix, consensus_stats, pair_table
+from dvmap_hf.data.codebook import ATTRIBUTE_NAMES, NOT_ANSWERED, QUESTIONS, Question
+from dvmap_hf.data.consensus import answer_matrix, consensus_stats, pair_table
+from dvmap_hf.data.profiles import profile_frame, profile_id
+from dvmap_hf.data.prompts import render_prompt_texts, system_message
+from dvmap_hf.data.schema import as_arrow, messages_array
+from dvmap_hf.data.wvs import WVSData, read_wvs
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.options import OptionError
-from dvmap_hf.profiles import profile_frame, profile_id
-from dvmap_hf.prompts import render_prompt_texts, system_message
-from dvmap_hf.schema import as_arrow, messages_array
-from dvmap_hf.wvs import WVSData, read_wvs
 
 from .config import DEFAULT_PROFILES_PER_COUNTRY, DEFAULT_REQUIRED, SPLITS, BuildConfig
 

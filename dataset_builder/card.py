@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dvmap_hf.data.prompts import PROMPT_VERSION, SYSTEM_PROMPT_NOTE
 from dvmap_hf.paper import SIZES, paper
-from dvmap_hf.prompts import PROMPT_VERSION, SYSTEM_PROMPT_NOTE
 
 from .build import SPLITS
 

@@ -9,7 +9,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from dvmap_hf.codebook import (
+from dvmap_hf.data.codebook import (
     ATTRIBUTE_NAMES,
     CROSS_COUNTRIES,
     CROSS_VALUE_QUESTIONS,
@@ -17,10 +17,10 @@ from dvmap_hf.codebook import (
     TRAINING_COUNTRIES,
     TRAINING_QUESTIONS,
 )
-from dvmap_hf.consensus import CONSENSUS_MODES
+from dvmap_hf.data.consensus import CONSENSUS_MODES
+from dvmap_hf.data.prompts import DEFAULT_SYSTEM_PROMPT, PROMPT_STYLES, SYSTEM_PROMPTS
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.options import OptionError, at_least, check_choices, csv_list, option
-from dvmap_hf.prompts import DEFAULT_SYSTEM_PROMPT, PROMPT_STYLES, SYSTEM_PROMPTS
 
 #: Profiles drawn per country. The release holds 46 profiles per training country in dev and in test
 #: and ~15.6 rows per profile; the other sizes follow from the paper's row counts the same way.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dvmap_hf.dataset_folder import write_dataset_folder
-from dvmap_hf.digest import file_sha256_beside
+from dvmap_hf.data.digest import file_sha256_beside
+from dvmap_hf.data.folder import write_dataset_folder
 from dvmap_hf.io import check_output_dir
 from dvmap_hf.paper import SIZES, paper
 

@@ -12,15 +12,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dvmap_hf.evaluation.config import REFERENCE_PREDICTORS
 from dvmap_hf.io import check_output_dir
 from dvmap_hf.options import at_least, option
 from dvmap_hf.resources import resource_folder
 
-REFERENCE = ("random", "majority", "tabular")
 
 
 @dataclass
-class QuickstartSpec:
+class QuickstartConfig:
     out: Path = option(Path("quickstart"), "folder for everything", parse=Path)
     force: bool = option(False, "replace a non-empty --out folder")
     respondents: int = option(20_000, "respondents in the synthetic WVS-format file")
@@ -39,39 +39,40 @@ def _step(number: int, text: str) -> None:
     print(f"\n[{number}/7] {text}", flush=True)
 
 
-def train_tiny(out: Path, spec: QuickstartSpec, dataset: Path | None = None) -> Path:
+def train_tiny(out: Path, spec: QuickstartConfig, dataset: Path | None = None) -> Path:
     """SFT cold start, then GRPO, each with the held-out accuracy logged along the way; the curve is drawn."""
-    from dvmap_hf.dataset_folder import load_split
-    from dvmap_hf.evaluation import sample_rows
-    from dvmap_hf.tiny import TinyModelSpec, build_tiny_model
-    from dvmap_hf.training import HeldOutAccuracy, grpo_main, parse_grpo, parse_sft, sft_main
+    from dvmap_hf.data.folder import load_split
+    from dvmap_hf.data.sampling import sample_rows
+    from dvmap_hf.training.arguments import parse_grpo, parse_sft
+    from dvmap_hf.training.callbacks import HeldOutAccuracy
+    from dvmap_hf.training.mains import grpo_trainer, sft_trainer, train_and_publish
+    from dvmap_hf.training.tiny import TinyModelConfig, build_tiny_model
 
     recipes = resource_folder("recipes")
     runs, dataset = out / "runs", str(dataset or out / "dvmap")
-    build_tiny_model(runs / "tiny-qwen3", TinyModelSpec(seed=spec.seed))
+    build_tiny_model(runs / "tiny-qwen3", TinyModelConfig(seed=spec.seed))
     # held-out profiles of the corpus (validation), not the rows of the final table
     heldout = sample_rows(load_split(dataset, "corpus", "validation"), spec.curve_rows, spec.seed).to_list()
     common = ["--dataset_name", dataset, "--disable_tqdm", "false", "--seed", str(spec.seed)]
-    _step(5, f"SFT cold start, {spec.sft_steps} steps (training/sft.py, recipe tiny-cpu-sft.yaml)")
-    sft = sft_main(
-        *parse_sft(
-            ["--config", str(recipes / "tiny-cpu-sft.yaml"), "--model_name_or_path", str(runs / "tiny-qwen3")]
-            + ["--output_dir", str(runs / "tiny-sft"), "--max_steps", str(spec.sft_steps), *common]
-            + ["--logging_steps", str(max(1, spec.sft_steps // 10))]
-        ),
-        argv=["dvmap quickstart"],
-        callbacks=[HeldOutAccuracy(heldout, every=max(1, spec.sft_steps // 8))],
+
+    def watched(trainer, steps: int, points: int):
+        trainer.add_callback(HeldOutAccuracy(trainer, heldout, every=max(1, steps // points)))
+        return train_and_publish(trainer, "dvmap quickstart")
+
+    _step(5, f"SFT cold start, {spec.sft_steps} steps (dvmap train sft, recipe tiny-cpu-sft.yaml)")
+    sft_args = parse_sft(
+        ["--config", str(recipes / "tiny-cpu-sft.yaml"), "--model_name_or_path", str(runs / "tiny-qwen3")]
+        + ["--output_dir", str(runs / "tiny-sft"), "--max_steps", str(spec.sft_steps), *common]
+        + ["--logging_steps", str(max(1, spec.sft_steps // 10))]
     )
-    _step(6, f"GRPO, {spec.grpo_steps} steps: accuracy + 0.1 x format reward (training/grpo.py, tiny-cpu.yaml)")
-    grpo = grpo_main(
-        *parse_grpo(
-            ["--config", str(recipes / "tiny-cpu.yaml"), "--model_name_or_path", str(runs / "tiny-sft")]
-            + ["--output_dir", str(runs / "tiny-grpo"), "--max_steps", str(spec.grpo_steps), *common]
-            + ["--save_strategy", "no", "--logging_steps", str(max(1, spec.grpo_steps // 10))]
-        ),
-        argv=["dvmap quickstart"],
-        callbacks=[HeldOutAccuracy(heldout, every=max(1, spec.grpo_steps // 6))],
+    sft = watched(sft_trainer(*sft_args, argv=["dvmap quickstart"]), spec.sft_steps, 8)
+    _step(6, f"GRPO, {spec.grpo_steps} steps: accuracy + 0.1 x format reward (dvmap train grpo, tiny-cpu.yaml)")
+    grpo_args = parse_grpo(
+        ["--config", str(recipes / "tiny-cpu.yaml"), "--model_name_or_path", str(runs / "tiny-sft")]
+        + ["--output_dir", str(runs / "tiny-grpo"), "--max_steps", str(spec.grpo_steps), *common]
+        + ["--save_strategy", "no", "--logging_steps", str(max(1, spec.grpo_steps // 10))]
     )
+    grpo = watched(grpo_trainer(*grpo_args, argv=["dvmap quickstart"]), spec.grpo_steps, 6)
     plot_learning_curve(sft.state.log_history, grpo.state.log_history, out / "learning_curve.png")
     return runs / "tiny-grpo"
 
@@ -115,18 +116,18 @@ def plot_learning_curve(sft_log: list[dict], grpo_log: list[dict], path: Path) -
 
 
 def evaluate_on_sample(
-    model: str, name: str, out: Path, spec: QuickstartSpec, dataset: Path | None = None, greedy: bool = True
+    model: str, name: str, out: Path, spec: QuickstartConfig, dataset: Path | None = None, greedy: bool = True
 ) -> Path:
     """Evaluate on the seeded cross_demographic sample every quickstart row of the table uses: greedily
     for a deterministic table (runs/eval-NAME), or sampled at the paper's temperature 0.7, `dvmap eval`'s
     default (runs/eval-NAME-t0.7)."""
-    from dvmap_hf.eval_config import EvalSpec, GenerationConfig
-    from dvmap_hf.evaluation import run_eval
+    from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
+    from dvmap_hf.evaluation.runner import run_eval
 
     run = out / "runs" / f"eval-{name}{'' if greedy else '-t0.7'}"
-    generation = GenerationConfig(max_new_tokens=12, batch_size=32, seed=spec.seed, greedy=greedy)
+    generation = InferenceConfig(max_new_tokens=12, batch_size=32, seed=spec.seed, greedy=greedy)
     run_eval(
-        EvalSpec(
+        EvalConfig(
             model, str(dataset or out / "dvmap"), "cross_demographic", limit=spec.eval_rows, generation=generation
         ),
         run,
@@ -136,27 +137,27 @@ def evaluate_on_sample(
 
 def scores(run: Path) -> tuple[float, float]:
     """Accuracy and Likert consistency of a run folder, in %."""
-    import json
+    from dvmap_hf.evaluation.report import read_metrics
 
-    overall = json.loads((run / "metrics.json").read_text())["overall"]
+    overall = read_metrics(run)["overall"]
     return 100 * overall["accuracy"], 100 * overall["likert_consistency"]
 
 
-def _run(spec: QuickstartSpec) -> str:
+def _run(spec: QuickstartConfig) -> str:
     from dataset_builder import BuildConfig, build_folder, format_report
-    from dvmap_hf.report import paper_table
-    from dvmap_hf.synth import SynthSpec, write_synthetic_wvs
+    from dvmap_hf.data.synth import SynthConfig, write_synthetic_wvs
+    from dvmap_hf.evaluation.report import paper_table, read_metrics
 
     out, started = spec.out, time.perf_counter()
     _step(1, f"synthetic WVS-format file, {spec.respondents:,} respondents (SYNTHETIC, not survey data)")
-    wvs = write_synthetic_wvs(out / "synthetic_wvs.sav", SynthSpec(respondents=spec.respondents, seed=spec.seed))
+    wvs = write_synthetic_wvs(out / "synthetic_wvs.sav", SynthConfig(respondents=spec.respondents, seed=spec.seed))
     _step(2, "build corpus, cross_demographic, cross_country and cross_value (dvmap build, compact prompts)")
     # For a 2-layer model trained in minutes: the compact prompt style (the 11 attributes as labelled
     # lines) and no system message (it asks for a reasoning block; the model answers in 12 tokens).
     config = BuildConfig(wvs=wvs, prompt_style="compact", system_prompt="none")
     print(format_report(build_folder(config, out / "dvmap")))
-    _step(3, f"reference predictors on {spec.eval_rows} rows of cross_demographic: {', '.join(REFERENCE)}")
-    runs = [evaluate_on_sample(name, name, out, spec) for name in REFERENCE]
+    _step(3, f"reference predictors on {spec.eval_rows} rows of cross_demographic: {', '.join(REFERENCE_PREDICTORS)}")
+    runs = [evaluate_on_sample(name, name, out, spec) for name in REFERENCE_PREDICTORS]
     _step(4, "tiny random Qwen3 (2 layers) with a tokenizer trained here")
     model = train_tiny(out, spec)
     _step(7, "evaluate the cold start (tiny-sft) and the trained model (tiny-grpo) on the same rows")
@@ -164,7 +165,7 @@ def _run(spec: QuickstartSpec) -> str:
     runs += [evaluate_on_sample(str(model.parent / name), name, out, spec) for name in trained]
     # GRPO sharpens the policy: what it adds shows when answers are sampled, as the paper evaluates
     sampled = [evaluate_on_sample(str(model.parent / name), name, out, spec, greedy=False) for name in trained]
-    table = paper_table(runs)
+    table = paper_table([read_metrics(run) for run in runs])
     minutes = (time.perf_counter() - started) / 60
     at_07 = ", ".join(f"{name} Acc {scores(run)[0]:.1f}" for name, run in zip(trained, sampled, strict=True))
     return (
@@ -175,7 +176,7 @@ def _run(spec: QuickstartSpec) -> str:
     )
 
 
-def quickstart(spec: QuickstartSpec) -> str:
+def quickstart(spec: QuickstartConfig) -> str:
     """Run every step into `spec.out`; on failure or Ctrl-C remove what this run created."""
     out = check_output_dir(spec.out, spec.force)
     if out.exists():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .dataset_folder import read_manifest
+from .data.folder import read_manifest
 from .errors import DvmapError
 from .options import OptionError
 from .resources import resource_folder

@@ -12,9 +12,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from dataset_builder import BuildConfig, build_folder  # noqa: E402
-from dvmap_hf.synth import SynthSpec, write_synthetic_wvs  # noqa: E402
+from dvmap_hf.data.synth import SynthConfig, write_synthetic_wvs  # noqa: E402
 
-SMALL_SPEC = SynthSpec(respondents=6000, seed=7)
+SMALL_SPEC = SynthConfig(respondents=6000, seed=7)
 SMALL_PROFILES = {
     ("corpus", "train"): 60,
     ("corpus", "validation"): 10,
@@ -64,6 +64,6 @@ def built_plain(tmp_path_factory, wvs_sav):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A 2-layer random Qwen3 with a tokenizer trained here (no download)."""
-    from dvmap_hf.tiny import build_tiny_model
+    from dvmap_hf.training.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-qwen3")

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from dvmap_app.cli import main
-from dvmap_hf.synth import SynthSpec, synthesize
+from dvmap_hf.data.synth import SynthConfig, synthesize
 
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     """Gender alone decides Q1; Japan answers Q46 uniformly at random and everything else identically."""
-    frame = synthesize(SynthSpec(respondents=3000, seed=11))
+    frame = synthesize(SynthConfig(respondents=3000, seed=11))
     frame["Q1"] = np.where(frame["Q260"] == 1, 1, 4)
     frame.loc[frame["Q260"] < 0, "Q1"] = -2
     japan = frame["B_COUNTRY_ALPHA"] == "JPN"

@@ -10,13 +10,13 @@ from datasets import load_dataset
 from dataset_builder import build_folder
 from dataset_builder.build import DEFAULT_PROFILES_PER_COUNTRY
 from dvmap_app.cli import main
-from dvmap_hf.codebook import ATTRIBUTE_NAMES, CROSS_COUNTRIES, QUESTIONS, TRAINING_COUNTRIES, country_name
-from dvmap_hf.consensus import answer_matrix
+from dvmap_hf.data.codebook import ATTRIBUTE_NAMES, CROSS_COUNTRIES, QUESTIONS, TRAINING_COUNTRIES, country_name
+from dvmap_hf.data.consensus import answer_matrix
+from dvmap_hf.data.profiles import profile_frame, profile_id
+from dvmap_hf.data.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, render_prompt, system_message
+from dvmap_hf.data.schema import CONFIG_SPLITS, FEATURES
+from dvmap_hf.data.wvs import read_wvs
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.profiles import profile_frame, profile_id
-from dvmap_hf.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, render_prompt, system_message
-from dvmap_hf.schema import CONFIG_SPLITS, FEATURES
-from dvmap_hf.wvs import read_wvs
 
 from .conftest import SMALL_PROFILES, small_config
 
@@ -161,7 +161,7 @@ def test_every_row_is_consistent_with_its_own_fields(built):
 def test_card_and_report(built, wvs_sav):
     folder, report = built
     card = (folder / "README.md").read_text()
-    from dvmap_hf.digest import file_sha256
+    from dvmap_hf.data.digest import file_sha256
 
     assert file_sha256(wvs_sav) in card and "SYNTHETIC" in card and "not redistributed" in card
     assert "arXiv:2605.14420" in card and "doi:10.14281/18241.24" in card
@@ -228,7 +228,7 @@ def test_a_question_cannot_be_both_training_and_cross_value(wvs_csv):
 def test_the_source_hash_computed_in_a_child_process_is_the_files_sha256(wvs_sav):
     import hashlib
 
-    from dvmap_hf.digest import file_sha256_beside
+    from dvmap_hf.data.digest import file_sha256_beside
 
     with file_sha256_beside(wvs_sav) as sha256:
         assert sha256() == hashlib.sha256(wvs_sav.read_bytes()).hexdigest()
@@ -240,7 +240,7 @@ def test_the_source_hash_computed_in_a_child_process_is_the_files_sha256(wvs_sav
 def test_the_source_hash_falls_back_to_this_process(wvs_sav, monkeypatch, python):
     import hashlib
 
-    from dvmap_hf.digest import file_sha256_beside
+    from dvmap_hf.data.digest import file_sha256_beside
 
     monkeypatch.setattr(sys, "executable", shutil.which(python) or python)
     with file_sha256_beside(wvs_sav) as sha256:

@@ -5,18 +5,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from dvmap_app.cli import main
-from dvmap_hf import evaluation, hub
+from dvmap_hf import hub
+from dvmap_hf.evaluation import robustness, runner
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.eval_config import EvalSpec, GenerationConfig
-from dvmap_hf.evaluation import read_predictions, run_eval, run_robustness
-from dvmap_hf.predictors import MajorityPredictor, make_predictor
-from dvmap_hf.report import paper_table
+from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
+from dvmap_hf.evaluation.predictors import make_predictor
+from dvmap_hf.evaluation.reference import MajorityPredictor
+from dvmap_hf.evaluation.report import paper_table, read_metrics
+from dvmap_hf.evaluation.robustness import run_robustness
+from dvmap_hf.evaluation.runner import read_predictions, run_eval
 
 from .test_push_and_synth import RecordingHub
 
 
 def _spec(built, model="majority", config="cross_demographic", **generation):
-    return EvalSpec(model, str(built[0]), config, generation=GenerationConfig(**generation))
+    return EvalConfig(model, str(built[0]), config, generation=InferenceConfig(**generation))
 
 
 def test_reference_predictors_end_to_end(built, tmp_path):
@@ -37,7 +40,7 @@ def test_reference_predictors_end_to_end(built, tmp_path):
         assert "## Per country" in report and "## Per category" in report and "Pearson r" in report
     # the synthetic answers depend on the attributes: a classifier on them beats chance
     assert metrics["tabular"]["overall"]["accuracy"] > metrics["random"]["overall"]["accuracy"]
-    table = paper_table([tmp_path / m for m in metrics])
+    table = paper_table([read_metrics(tmp_path / m) for m in metrics])
     assert table.count("\n") == 4 and "| tabular | cross_demographic |" in table
 
 
@@ -69,34 +72,36 @@ class Interrupting:
 
 
 def test_resume_after_interruption_gives_the_same_metrics(built, tmp_path, tiny_model, monkeypatch):
-    spec = EvalSpec(
+    spec = EvalConfig(
         str(tiny_model),
         str(built[0]),
         "cross_demographic",
         limit=10,
-        generation=GenerationConfig(max_new_tokens=6, batch_size=3, seed=1),
+        generation=InferenceConfig(max_new_tokens=6, batch_size=3, seed=1),
     )
     whole = run_eval(spec, tmp_path / "whole")
-    real = evaluation.make_predictor
-    monkeypatch.setattr(evaluation, "make_predictor", lambda *a, **k: Interrupting(real(*a, **k), after=2))
+    real = runner.make_predictor
+    monkeypatch.setattr(runner, "make_predictor", lambda *a, **k: Interrupting(real(*a, **k), after=2))
     with pytest.raises(KeyboardInterrupt):
         run_eval(spec, tmp_path / "resumed")
     assert len(read_predictions(tmp_path / "resumed" / "predictions.jsonl")) == 6
     with open(tmp_path / "resumed" / "predictions.jsonl", "a") as handle:
         handle.write('{"id": "torn')  # killed in the middle of a write
-    monkeypatch.setattr(evaluation, "make_predictor", real)
+    monkeypatch.setattr(runner, "make_predictor", real)
     resumed = run_eval(spec, tmp_path / "resumed")
     assert resumed["overall"] == whole["overall"]
     a = (tmp_path / "whole" / "predictions.jsonl").read_text().splitlines()
     b = (tmp_path / "resumed" / "predictions.jsonl").read_text().splitlines()
     assert sorted(a) == sorted(b) and len(b) == 10
-    other = EvalSpec("majority", str(built[0]), "cross_demographic")
+    other = EvalConfig("majority", str(built[0]), "cross_demographic")
     with pytest.raises(DvmapError, match="holds another run"):
         run_eval(other, tmp_path / "resumed")
 
 
 def test_transformers_backend_generates_with_the_chat_template(built, tiny_model):
-    predictor = make_predictor(str(tiny_model), str(built[0]), GenerationConfig(max_new_tokens=5, greedy=True))
+    predictor = make_predictor(
+        EvalConfig(str(tiny_model), str(built[0]), generation=InferenceConfig(max_new_tokens=5, greedy=True))
+    )
     assert predictor.tokenizer.padding_side == "left"
     from datasets import load_dataset
 
@@ -141,13 +146,13 @@ def test_openai_backend_with_retries_against_a_local_endpoint(built, tmp_path, m
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeEndpoint)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        spec = EvalSpec(
+        spec = EvalConfig(
             "fake-model",
             str(built[0]),
             "cross_value",
             backend="openai",
             limit=12,
-            generation=GenerationConfig(
+            generation=InferenceConfig(
                 api_base=f"http://127.0.0.1:{server.server_port}/v1", concurrency=4, batch_size=6
             ),
         )
@@ -163,13 +168,13 @@ def test_openai_backend_with_retries_against_a_local_endpoint(built, tmp_path, m
 
 def test_unreachable_endpoint_fails_cleanly_keeping_earlier_predictions(built, tmp_path, monkeypatch):
     monkeypatch.setattr("time.sleep", lambda s: None)
-    spec = EvalSpec(
+    spec = EvalConfig(
         "m",
         str(built[0]),
         "cross_value",
         backend="openai",
         limit=4,
-        generation=GenerationConfig(api_base="http://127.0.0.1:9/v1", max_retries=1, batch_size=2),
+        generation=InferenceConfig(api_base="http://127.0.0.1:9/v1", max_retries=1, batch_size=2),
     )
     with pytest.raises(DvmapError, match="Connection refused.*after 1 attempt"):  # nothing listens: no retries
         run_eval(spec, tmp_path / "down")
@@ -197,9 +202,9 @@ class Waits:
 
 
 def test_openai_retries_are_bounded_and_do_not_wait_after_the_last(monkeypatch):
-    from dvmap_hf.predictors import OpenAIBackend
+    from dvmap_hf.evaluation.backends import OpenAIBackend
 
-    backend = OpenAIBackend("m", GenerationConfig(api_base="http://127.0.0.1:9/v1", max_retries=2, timeout=5))
+    backend = OpenAIBackend("m", InferenceConfig(api_base="http://127.0.0.1:9/v1", max_retries=2, timeout=5))
     posts = []
     monkeypatch.setattr(backend, "_post", lambda body: posts.append(body) or (503, "busy"))
     backend.stop = Waits()
@@ -210,9 +215,9 @@ def test_openai_retries_are_bounded_and_do_not_wait_after_the_last(monkeypatch):
 
 
 def test_a_dead_endpoint_stops_the_whole_batch_at_the_first_refusal(monkeypatch):
-    from dvmap_hf.predictors import OpenAIBackend
+    from dvmap_hf.evaluation.backends import OpenAIBackend
 
-    backend = OpenAIBackend("m", GenerationConfig(api_base="http://127.0.0.1:9/v1", concurrency=4))
+    backend = OpenAIBackend("m", InferenceConfig(api_base="http://127.0.0.1:9/v1", concurrency=4))
     posts = []
     real_post = backend._post
     monkeypatch.setattr(backend, "_post", lambda body: posts.append(1) or real_post(body))
@@ -253,7 +258,7 @@ def test_flipped_prompt_changes_only_the_attribute(built):
     row = next(
         r for r in load_dataset(str(built[0]), "cross_demographic")["test"] if r["income_bracket"] == "Low income"
     )
-    flipped_prompt = evaluation.flipped_prompt(row, "income_bracket", "High income")
+    flipped_prompt = robustness.flipped_prompt(row, "income_bracket", "High income")
     assert flipped_prompt[0] == row["prompt"][0]  # the system message is kept
     flipped, original = flipped_prompt[-1]["content"], row["prompt"][-1]["content"]
     assert flipped == original.replace("Your income level is Low income", "Your income level is High income")

@@ -15,10 +15,10 @@ from scipy.spatial.distance import jensenshannon
 
 from dataset_builder import build_folder
 from dvmap_app.cli import main
-from dvmap_hf.eval_config import GenerationConfig
-from dvmap_hf.loglik import LoglikScorer
-from dvmap_hf.metrics import distribution_distances
-from dvmap_hf.predictors import TransformersBackend
+from dvmap_hf.evaluation.backends import TransformersBackend
+from dvmap_hf.evaluation.config import InferenceConfig
+from dvmap_hf.evaluation.loglik import LoglikScorer
+from dvmap_hf.evaluation.metrics import distribution_distances
 from tests.conftest import small_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ def test_a_uniform_model_prefers_the_shortest_answer_by_construction(built, tiny
     log-likelihood is exactly -(its continuation tokens) * log V and the shortest option wins."""
     uniform = tmp_path / "uniform"
     shutil.copytree(tiny_model, uniform)
-    backend = TransformersBackend(str(uniform), GenerationConfig())
+    backend = TransformersBackend.from_pretrained(str(uniform), InferenceConfig())
     with torch.no_grad():
         backend.model.model.norm.weight.zero_()
     scorer = LoglikScorer(backend)
@@ -49,7 +49,7 @@ def test_a_uniform_model_prefers_the_shortest_answer_by_construction(built, tiny
 
 
 def test_the_shared_prompt_pass_equals_one_full_pass_per_option(built, tiny_model):
-    backend = TransformersBackend(str(tiny_model), GenerationConfig())
+    backend = TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig())
     scorer = LoglikScorer(backend)
     for row in _rows(built[0]):
         context, continuations = scorer.pairs(row)
@@ -63,7 +63,7 @@ def test_the_shared_prompt_pass_equals_one_full_pass_per_option(built, tiny_mode
 
 def test_rows_scored_together_equal_rows_scored_alone(built, tiny_model):
     """Left-padded prompts of different lengths in one batch change nothing."""
-    scorer = LoglikScorer(TransformersBackend(str(tiny_model), GenerationConfig()))
+    scorer = LoglikScorer(TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig()))
     rows = _rows(built[0], 8)
     together = scorer.batch_logprobs([scorer.pairs(row) for row in rows])
     assert len({len(scorer.pairs(row)[0]) for row in rows}) > 1  # the prompts differ in length
@@ -78,7 +78,7 @@ def test_a_model_without_a_chat_template_gets_plain_text(built, tiny_model, tmp_
     config.pop("chat_template", None)
     (base / "tokenizer_config.json").write_text(json.dumps(config))
     (base / "chat_template.jinja").unlink(missing_ok=True)
-    backend = TransformersBackend(str(base), GenerationConfig())
+    backend = TransformersBackend.from_pretrained(str(base), InferenceConfig())
     row = _rows(built[0], 1)[0]
     assert not backend.uses_chat_template
     assert backend.render([row["prompt"]])[0] == "\n\n".join(m["content"] for m in row["prompt"]) + "\n"

@@ -5,7 +5,7 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvmap_hf.metrics import accuracy, likert_consistency, wasserstein_distance
+from dvmap_hf.evaluation.metrics import accuracy, likert_consistency, wasserstein_distance
 
 from .test_readme import ROOT
 

@@ -9,12 +9,12 @@ import pytest
 
 from dataset_builder.config import BuildConfig
 from dvmap_app.cli import main, parser
-from dvmap_app.quickstart import QuickstartSpec
-from dvmap_hf.analysis import AnalysisInputs
-from dvmap_hf.eval_config import EvalSpec, GenerationConfig
+from dvmap_app.quickstart import QuickstartConfig
+from dvmap_hf.analysis import AnalysisConfig
+from dvmap_hf.data.synth import SynthConfig
+from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
 from dvmap_hf.options import OptionError, from_args
-from dvmap_hf.synth import SynthSpec
-from dvmap_hf.tiny import TinyModelSpec
+from dvmap_hf.training.tiny import TinyModelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,19 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
     "argv, classes",
     [
         (["build", "--wvs", "f.sav"], [BuildConfig]),
-        (["eval", "--model", "m", "--out", "r"], [EvalSpec, GenerationConfig]),
-        (["robustness", "--model", "m", "--out", "r"], [EvalSpec, GenerationConfig]),
-        (["synth-wvs", "--out", "s.sav"], [SynthSpec]),
-        (["tiny-model", "--out", "t"], [TinyModelSpec]),
-        (["quickstart"], [QuickstartSpec]),
-        (["analyze", "entropy", "--out", "a"], [AnalysisInputs]),
+        (["eval", "--model", "m", "--out", "r"], [EvalConfig, InferenceConfig]),
+        (["robustness", "--model", "m", "--out", "r"], [EvalConfig, InferenceConfig]),
+        (["synth-wvs", "--out", "s.sav"], [SynthConfig]),
+        (["tiny-model", "--out", "t"], [TinyModelConfig]),
+        (["quickstart"], [QuickstartConfig]),
+        (["analyze", "entropy", "--out", "a"], [AnalysisConfig]),
     ],
 )
 def test_command_line_defaults_are_the_library_defaults(argv, classes):
     args = parser().parse_args(argv)
     for cls in classes:
         required = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name in ("wvs", "model")}
-        built = from_args(cls, args, **({} if cls is not EvalSpec else {"generation": GenerationConfig()}))
+        built = from_args(cls, args, **({} if cls is not EvalConfig else {"generation": InferenceConfig()}))
         assert built == cls(**required)
 
 
@@ -58,7 +58,7 @@ def test_a_library_error_names_the_field_and_the_command_line_names_the_flag(tmp
     with pytest.raises(OptionError, match="^min_support must be >= 1, not 0$"):
         BuildConfig(wvs="f.sav", min_support=0)
     with pytest.raises(OptionError, match="^batch_size must be >= 1"):
-        GenerationConfig(batch_size=0)
+        InferenceConfig(batch_size=0)
     assert main(["build", "--wvs", "f.sav", "--out", str(tmp_path / "d"), "--min-support", "0"]) == 2
     assert capsys.readouterr().err == "dvmap: error: --min-support must be >= 1, not 0\n"
     argv = ["eval", "--model", "majority", "--out", str(tmp_path / "r"), "--batch-size", "0"]

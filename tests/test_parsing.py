@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dvmap_hf.codebook import AGREE_4, AGREE_5, IMPORTANCE, LEVELS, QUESTIONS
-from dvmap_hf.parsing import INVALID, is_well_formed, normalize, parse_answer, parse_answers
+from dvmap_hf.data.codebook import AGREE_4, AGREE_5, IMPORTANCE, LEVELS, QUESTIONS
+from dvmap_hf.evaluation.parsing import INVALID, is_well_formed, normalize, parse_answer, parse_answers
 
 TRICKY = [
     ("<answer>Agree</answer>", AGREE_4, 1),

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvmap_hf.codebook import ATTRIBUTE_NAMES, NOT_ANSWERED, QUESTIONS
-from dvmap_hf.consensus import pair_table
+from dvmap_hf.data.codebook import ATTRIBUTE_NAMES, NOT_ANSWERED, QUESTIONS
+from dvmap_hf.data.consensus import pair_table
+from dvmap_hf.data.profiles import profile_frame, profile_id, profile_keys
+from dvmap_hf.data.wvs import WVSData
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.profiles import profile_frame, profile_id, profile_keys
-from dvmap_hf.wvs import WVSData
 
 
 def _data(**columns) -> WVSData:

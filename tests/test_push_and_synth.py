@@ -6,7 +6,7 @@ import pytest
 
 from dvmap_app.cli import main
 from dvmap_hf import hub
-from dvmap_hf.synth import DEFAULT_COUNTRIES, SynthSpec, synthesize
+from dvmap_hf.data.synth import DEFAULT_COUNTRIES, SynthConfig, synthesize
 
 
 class RecordingHub:
@@ -47,9 +47,9 @@ def test_push_refuses_what_is_not_a_dataset_folder(tmp_path, capsys, monkeypatch
 
 
 def test_synthetic_data_is_seeded_and_covers_every_country():
-    a, b = synthesize(SynthSpec(respondents=500, seed=5)), synthesize(SynthSpec(respondents=500, seed=5))
+    a, b = synthesize(SynthConfig(respondents=500, seed=5)), synthesize(SynthConfig(respondents=500, seed=5))
     pd.testing.assert_frame_equal(a, b)
-    assert not a.equals(synthesize(SynthSpec(respondents=500, seed=6)))
+    assert not a.equals(synthesize(SynthConfig(respondents=500, seed=6)))
     assert set(a.B_COUNTRY_ALPHA) == set(DEFAULT_COUNTRIES) and len(a) == 500
     assert (a.version == "SYNTHETIC dvmap-hf").all()
 

@@ -7,9 +7,9 @@ import pytest
 from datasets import Dataset, load_dataset
 
 from dvmap_app.cli import main
-from dvmap_hf.codebook import ATTRIBUTES, QUESTIONS
-from dvmap_hf.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN
-from dvmap_hf.schema import CONFIG_SPLITS, FEATURES
+from dvmap_hf.data.codebook import ATTRIBUTES, QUESTIONS
+from dvmap_hf.data.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN
+from dvmap_hf.data.schema import CONFIG_SPLITS, FEATURES
 
 PROFILE = {
     "Country": "United States of America",

@@ -16,14 +16,15 @@ import pytest
 from datasets import load_dataset
 
 from dataset_builder import build_folder
-from dvmap_hf import evaluation, rewards
-from dvmap_hf.codebook import AGREE_4, ATTRIBUTE_NAMES, LEVELS, QUESTIONS
-from dvmap_hf.eval_config import EvalSpec, GenerationConfig
-from dvmap_hf.evaluation import run_eval
-from dvmap_hf.parsing import parse_answer
-from dvmap_hf.predictors import TransformersBackend
-from dvmap_hf.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, render_prompt, target_completion
-from dvmap_hf.release import RELEASE_COLUMNS
+from dataset_builder.release import RELEASE_COLUMNS
+from dvmap_hf.evaluation import robustness, runner
+from dvmap_hf.training import rewards
+from dvmap_hf.data.codebook import AGREE_4, ATTRIBUTE_NAMES, LEVELS, QUESTIONS
+from dvmap_hf.data.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, render_prompt, target_completion
+from dvmap_hf.evaluation.backends import TransformersBackend
+from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
+from dvmap_hf.evaluation.parsing import parse_answer
+from dvmap_hf.evaluation.runner import run_eval
 from tests.conftest import small_config
 
 SAMPLES = [json.loads(line) for line in (Path(__file__).parent / "data" / "release_samples.jsonl").open()]
@@ -75,7 +76,7 @@ def test_imported_release_rows_round_trip_through_the_release_style(tmp_path):
     corpus = tmp_path / "DVMap" / "DVMap_Corpus"
     corpus.mkdir(parents=True)
     pd.DataFrame(SAMPLES).to_parquet(corpus / "dev.parquet")
-    from dvmap_hf.release import import_release
+    from dataset_builder.release import import_release
 
     import_release(tmp_path / "DVMap", tmp_path / "imported")
     rows = load_dataset(str(tmp_path / "imported"), "corpus")["validation"].to_list()
@@ -83,7 +84,7 @@ def test_imported_release_rows_round_trip_through_the_release_style(tmp_path):
     for row in rows:
         again = render_prompt(row, row["question"], row["options"], "release", RELEASE_SYSTEM_TRAIN)
         assert row["prompt"] == again  # the kit's release style is the authors' template
-        assert evaluation.flipped_prompt(row, "gender", "Other")[-1]["content"].count("'") >= 2
+        assert robustness.flipped_prompt(row, "gender", "Other")[-1]["content"].count("'") >= 2
 
 
 def test_the_cold_start_target_follows_the_system_prompt():
@@ -245,15 +246,15 @@ def test_strict_and_release_rules_side_by_side(text, strict, release):
 class Lenient:
     """A predictor that answers in a sentence: right under the authors' rule, invalid under ours."""
 
-    fallbacks = 0
+    name, prompt_format, fallbacks = "lenient", "chat messages", 0
 
     def __call__(self, rows, batch_seed=0):
         return [f"<answer>I would say {row['options'][row['answer_index']]}!</answer>" for row in rows]
 
 
 def test_eval_reports_accuracy_under_both_rules(built, tmp_path, monkeypatch):
-    monkeypatch.setattr(evaluation, "make_predictor", lambda *a, **k: Lenient())
-    spec = EvalSpec("lenient", str(built[0]), "cross_country", limit=40, match="release")
+    monkeypatch.setattr(runner, "make_predictor", lambda *a, **k: Lenient())
+    spec = EvalConfig("lenient", str(built[0]), "cross_country", limit=40, match="release")
     metrics = run_eval(spec, tmp_path / "run")
     both = metrics["accuracy_by_match"]
     rows = load_dataset(str(built[0]), "cross_country")["test"].to_list()
@@ -264,7 +265,7 @@ def test_eval_reports_accuracy_under_both_rules(built, tmp_path, monkeypatch):
     report = (tmp_path / "run" / "report.md").read_text()
     assert "strict 0.0%" in report and "`release` rule" in report
     with pytest.raises(Exception, match="holds another run"):
-        run_eval(EvalSpec("lenient", str(built[0]), "cross_country", limit=40), tmp_path / "run")
+        run_eval(EvalConfig("lenient", str(built[0]), "cross_country", limit=40), tmp_path / "run")
 
 
 # ---- sampling parity -----------------------------------------------------------------------------------------
@@ -279,7 +280,7 @@ def test_sampling_settings_reach_generate_unchanged(built, tiny_model, tmp_path)
     model_dir = tmp_path / "qwen-like"
     shutil.copytree(tiny_model, model_dir)
     HFGenerationConfig(do_sample=True, temperature=0.6, top_k=20, top_p=0.95).save_pretrained(model_dir)
-    backend = TransformersBackend(str(model_dir), GenerationConfig(max_new_tokens=3, temperature=0.7))
+    backend = TransformersBackend.from_pretrained(str(model_dir), InferenceConfig(max_new_tokens=3, temperature=0.7))
     seen = {}
     original = backend.model.generate
 
@@ -292,5 +293,5 @@ def test_sampling_settings_reach_generate_unchanged(built, tiny_model, tmp_path)
     backend(rows)
     assert (seen["do_sample"], seen["temperature"], seen["top_p"], seen["top_k"]) == (True, 0.7, 1.0, 0)
     assert seen["max_new_tokens"] == 3
-    settings = GenerationConfig(top_p=0.9, top_k=5).identity()
+    settings = InferenceConfig(top_p=0.9, top_k=5).identity()
     assert settings["top_p"] == 0.9 and settings["top_k"] == 5  # recorded in run.json and metrics.json

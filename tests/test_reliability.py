@@ -9,12 +9,12 @@ import pytest
 
 from dataset_builder import build_folder
 from dvmap_app.cli import main
-from dvmap_hf import evaluation
+from dvmap_hf.evaluation import runner
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.eval_config import EvalSpec
-from dvmap_hf.evaluation import run_eval
-from dvmap_hf.parsing import extract_answer
-from dvmap_hf.rewards import accuracy_reward, get_likert_reward, release_reward
+from dvmap_hf.evaluation.config import EvalConfig
+from dvmap_hf.evaluation.parsing import extract_answer
+from dvmap_hf.evaluation.runner import run_eval
+from dvmap_hf.training.rewards import accuracy_reward, get_likert_reward, release_reward
 from tests.conftest import small_config
 
 
@@ -41,7 +41,8 @@ def test_a_missing_dataset_folder_is_not_served_from_the_cache(built, tmp_path, 
 
 
 def test_training_fails_at_once_on_a_missing_model_or_dataset(built_plain, tmp_path, monkeypatch):
-    from dvmap_hf.training import grpo_main, parse_grpo
+    from dvmap_hf.training.arguments import parse_grpo
+    from dvmap_hf.training.mains import grpo_main
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
@@ -55,7 +56,7 @@ def test_training_fails_at_once_on_a_missing_model_or_dataset(built_plain, tmp_p
 
 
 def test_hub_ids_may_hold_dots(monkeypatch):
-    from dvmap_hf.dataset_folder import resolve_dataset
+    from dvmap_hf.data.folder import resolve_dataset
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
@@ -69,7 +70,7 @@ def test_hub_ids_may_hold_dots(monkeypatch):
 
 def test_resuming_on_a_rebuilt_dataset_is_refused(wvs_sav, tmp_path):
     build_folder(small_config(wvs_sav, seed=1), tmp_path / "d")
-    spec = EvalSpec("majority", str(tmp_path / "d"), "cross_value", limit=20)
+    spec = EvalConfig("majority", str(tmp_path / "d"), "cross_value", limit=20)
     run_eval(spec, tmp_path / "run")
     build_folder(small_config(wvs_sav, seed=2), tmp_path / "d", force=True)
     with pytest.raises(DvmapError, match="holds another run \\(the dataset changed since\\)"):
@@ -252,7 +253,7 @@ def test_import_release_reports_rows_with_empty_fields(tmp_path):
     rows = release_rows(["Q1", "Q2", "Q27"])
     rows[1]["Country"] = None
     pd.DataFrame(rows).to_parquet(corpus / "test.parquet")
-    from dvmap_hf.release import import_release
+    from dataset_builder.release import import_release
 
     report = import_release(tmp_path / "DVMap", tmp_path / "out")
     (problem,) = report["problems"]
@@ -276,7 +277,7 @@ def test_eval_identity_is_written_with_the_first_predictions(built, tmp_path, mo
         def __call__(self, rows, batch_seed=0):
             raise DvmapError("endpoint down")
 
-    monkeypatch.setattr(evaluation, "make_predictor", lambda *a, **k: Failing())
+    monkeypatch.setattr(runner, "make_predictor", lambda *a, **k: Failing())
     with pytest.raises(DvmapError, match="endpoint down"):
-        run_eval(EvalSpec("some-model", str(built[0]), "cross_value", backend="openai", limit=4), tmp_path / "run")
+        run_eval(EvalConfig("some-model", str(built[0]), "cross_value", backend="openai", limit=4), tmp_path / "run")
     assert not (tmp_path / "run").exists()

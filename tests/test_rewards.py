@@ -2,9 +2,9 @@ import doctest
 
 import pytest
 
-from dvmap_hf import rewards
-from dvmap_hf.codebook import AGREE_4, AGREE_5, LEVELS
-from dvmap_hf.rewards import accuracy_reward, format_reward, get_likert_reward, get_reward_funcs
+from dvmap_hf.training import rewards
+from dvmap_hf.data.codebook import AGREE_4, AGREE_5, LEVELS
+from dvmap_hf.training.rewards import accuracy_reward, format_reward, get_likert_reward, get_reward_funcs
 
 
 def test_docstring_examples_run():
@@ -53,8 +53,8 @@ def test_registry_names_match_logging_names():
 
 
 def test_a_reward_of_your_own_by_import_path():
-    (custom,) = get_reward_funcs(["dvmap_hf.rewards.release_reward"])
+    (custom,) = get_reward_funcs(["dvmap_hf.training.rewards.release_reward"])
     assert custom is rewards.release_reward
     with pytest.raises(ValueError, match="cannot be imported"):
-        get_reward_funcs(["dvmap_hf.rewards.no_such_reward"])
+        get_reward_funcs(["dvmap_hf.training.rewards.no_such_reward"])
     assert "constant_reward" not in rewards.REWARD_FUNCS  # the benchmark's baseline is not offered to users

@@ -13,7 +13,8 @@ import yaml
 from accelerate.commands.config.config_args import load_config_from_file
 
 from dvmap_app.cli import main as dvmap
-from dvmap_hf.training import grpo_main, parse_grpo, parse_sft, sft_main
+from dvmap_hf.training.arguments import parse_grpo, parse_sft
+from dvmap_hf.training.mains import grpo_main, sft_main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,15 +91,15 @@ def test_a_mistyped_recipe_key_fails_loudly(tmp_path):
 
 
 def test_gpu_pieces_say_which_extra_to_install(monkeypatch):
-    from dvmap_hf import training
+    from dvmap_hf.training import checks
 
     with pytest.raises(SystemExit, match=r"flash-attn: pip install -e '\.\[gpu\]'"):
-        training.check_gpu_extras(False, "flash_attention_2")
+        checks.check_gpu_extras(False, "flash_attention_2")
     with pytest.raises(SystemExit, match="use_vllm: true needs vLLM"):
-        training.check_gpu_extras(True, None)
+        checks.check_gpu_extras(True, None)
     monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
     with pytest.raises(SystemExit, match="DeepSpeed, which is not installed"):
-        training.check_launch_extras()
+        checks.check_launch_extras()
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +221,7 @@ def test_grpo_through_accelerate_launch_then_eval_then_resume(workdir, cold_star
 
 
 def test_resume_without_checkpoint_is_refused(tmp_path):
-    from dvmap_hf.training import resume_checkpoint
+    from dvmap_hf.training.checks import resume_checkpoint
 
     with pytest.raises(SystemExit, match="no checkpoint"):
         resume_checkpoint("true", str(tmp_path))
@@ -290,18 +291,20 @@ def test_the_held_out_curve_scores_like_eval_and_leaves_training_randomness_alon
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from dvmap_hf.dataset_folder import load_split
-    from dvmap_hf.eval_config import GenerationConfig
-    from dvmap_hf.parsing import parse_answer
-    from dvmap_hf.predictors import TransformersBackend
-    from dvmap_hf.training import HeldOutAccuracy
+    from dvmap_hf.data.folder import load_split
+    from dvmap_hf.evaluation.backends import TransformersBackend
+    from dvmap_hf.evaluation.config import InferenceConfig
+    from dvmap_hf.evaluation.parsing import parse_answer
+    from dvmap_hf.training.callbacks import HeldOutAccuracy
 
     rows = load_split(built_plain, "corpus", "validation").select(range(40)).to_list()
     model, tokenizer = AutoModelForCausalLM.from_pretrained(cold_started), AutoTokenizer.from_pretrained(cold_started)
     torch.manual_seed(7)
     before = torch.get_rng_state()
-    accuracy = HeldOutAccuracy(rows, every=1).measure(model, tokenizer)
+    accuracy = HeldOutAccuracy(None, rows, every=1).measure(model, tokenizer)
     assert torch.equal(torch.get_rng_state(), before)
-    completions = TransformersBackend(str(cold_started), GenerationConfig(max_new_tokens=12, greedy=True))(rows)
+    completions = TransformersBackend.from_pretrained(
+        str(cold_started), InferenceConfig(max_new_tokens=12, greedy=True)
+    )(rows)
     expected = sum(parse_answer(c, r["options"]) == r["answer_index"] for c, r in zip(completions, rows, strict=True))
     assert accuracy == expected / len(rows) and model.training is False

@@ -3,11 +3,11 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from dvmap_hf.codebook import CROSS_COUNTRIES, TRAINING_COUNTRIES
+from dvmap_hf.data.codebook import CROSS_COUNTRIES, TRAINING_COUNTRIES
+from dvmap_hf.data.profiles import profile_frame
+from dvmap_hf.data.synth import SynthConfig, synthesize
+from dvmap_hf.data.wvs import read_wvs
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.profiles import profile_frame
-from dvmap_hf.synth import SynthSpec, synthesize
-from dvmap_hf.wvs import read_wvs
 
 
 def test_sav_dta_and_csv_give_the_same_codes(wvs_sav, wvs_csv, wvs_dta):
@@ -53,7 +53,7 @@ def _write(frame: pd.DataFrame, path, labels=None):
 
 @pytest.fixture
 def tiny():
-    return synthesize(SynthSpec(respondents=400, seed=3))
+    return synthesize(SynthConfig(respondents=400, seed=3))
 
 
 def test_file_label_is_the_fallback_for_a_code_the_codebook_lacks(tmp_path, tiny):

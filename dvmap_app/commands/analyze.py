@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dvmap_hf.analysis import ANALYSES, AnalysisInputs
+from dvmap_hf.analysis import ANALYSES, AnalysisConfig
 from dvmap_hf.options import add_options, from_args
 
 from . import command
@@ -14,11 +14,11 @@ from . import command
 def _analyze(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=list(ANALYSES), help="; ".join(f"{name}: {a.help}" for name, a in ANALYSES.items()))
     p.add_argument("--out", required=True, help="folder for the CSV, PNG and markdown summary")
-    add_options(p, AnalysisInputs)
+    add_options(p, AnalysisConfig)
 
     def run(args: argparse.Namespace) -> None:
         from dvmap_hf.analysis import run_analysis
 
-        print(run_analysis(args.kind, from_args(AnalysisInputs, args), args.out).summary)
+        print(run_analysis(args.kind, from_args(AnalysisConfig, args), args.out).summary)
 
     p.set_defaults(handler=run)

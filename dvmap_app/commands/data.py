@@ -28,17 +28,17 @@ def _build(p: argparse.ArgumentParser) -> None:
 
 @command("synth-wvs", "write a SYNTHETIC WVS-format file (.sav with value labels, .dta or .csv)")
 def _synth(p: argparse.ArgumentParser) -> None:
-    from dvmap_hf.synth import SynthSpec
+    from dvmap_hf.data.synth import SynthConfig
 
     out_options(p, "file to write: .sav, .dta or .csv")
-    add_options(p, SynthSpec)
+    add_options(p, SynthConfig)
 
     def run(args: argparse.Namespace) -> None:
-        from dvmap_hf.synth import write_synthetic_wvs
+        from dvmap_hf.data.synth import write_synthetic_wvs
 
         if Path(args.out).exists() and not args.force:
             raise DvmapError(f"{args.out}: exists (use --force to replace it)")
-        spec = from_args(SynthSpec, args)
+        spec = from_args(SynthConfig, args)
         print(f"wrote {write_synthetic_wvs(args.out, spec)} (SYNTHETIC, {spec.respondents:,} respondents)")
 
     p.set_defaults(handler=run)

@@ -6,21 +6,21 @@ import argparse
 from pathlib import Path
 
 from dvmap_hf.errors import DvmapError
-from dvmap_hf.eval_config import EvalSpec, GenerationConfig
+from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
 from dvmap_hf.options import add_options, from_args
 
 from . import command
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
-    """What to ask and how to generate: the fields of EvalSpec and GenerationConfig, and the run folder."""
-    add_options(p, EvalSpec)
-    add_options(p, GenerationConfig)
+    """What to ask and how to generate: the fields of EvalConfig and InferenceConfig, and the run folder."""
+    add_options(p, EvalConfig)
+    add_options(p, InferenceConfig)
     p.add_argument("--out", required=True, help="run folder (an interrupted run resumes in it)")
 
 
-def _spec(args: argparse.Namespace) -> EvalSpec:
-    return from_args(EvalSpec, args, generation=from_args(GenerationConfig, args))
+def _spec(args: argparse.Namespace) -> EvalConfig:
+    return from_args(EvalConfig, args, generation=from_args(InferenceConfig, args))
 
 
 @command("eval", "evaluate a model or a reference predictor on one config/split (resumable)")
@@ -28,11 +28,10 @@ def _eval(p: argparse.ArgumentParser) -> None:
     _model_options(p)
 
     def run(args: argparse.Namespace) -> None:
-        from dvmap_hf.evaluation import run_eval
-        from dvmap_hf.report import paper_table
+        from dvmap_hf.evaluation.report import paper_table
+        from dvmap_hf.evaluation.runner import run_eval
 
-        run_eval(_spec(args), args.out)
-        print(paper_table([args.out]))
+        print(paper_table([run_eval(_spec(args), args.out)]))
         print(f"report: {args.out}/report.md")
 
     p.set_defaults(handler=run)
@@ -61,7 +60,7 @@ def _robustness(p: argparse.ArgumentParser) -> None:
     )
 
     def run(args: argparse.Namespace) -> None:
-        from dvmap_hf.evaluation import DEFAULT_FLIPS, run_robustness
+        from dvmap_hf.evaluation.robustness import DEFAULT_FLIPS, run_robustness
 
         flips = _flips(args.flip) or DEFAULT_FLIPS.get(args.attribute)
         if not flips:
@@ -78,8 +77,8 @@ def _compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", help="run folders written by `dvmap eval`")
 
     def run(args: argparse.Namespace) -> None:
-        from dvmap_hf.report import paper_table
+        from dvmap_hf.evaluation.report import paper_table, read_metrics
 
-        print(paper_table(args.runs))
+        print(paper_table([read_metrics(run) for run in args.runs]))
 
     p.set_defaults(handler=run)

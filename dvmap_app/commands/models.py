@@ -12,30 +12,30 @@ from . import command, out_options
 
 @command("quickstart", "the whole kit on the embedded synthetic default, on a CPU, in minutes")
 def _quickstart(p: argparse.ArgumentParser) -> None:
-    from ..quickstart import QuickstartSpec
+    from ..quickstart import QuickstartConfig
 
-    add_options(p, QuickstartSpec)
+    add_options(p, QuickstartConfig)
 
     def run(args: argparse.Namespace) -> None:
         from ..quickstart import quickstart
 
-        print(quickstart(from_args(QuickstartSpec, args)))
+        print(quickstart(from_args(QuickstartConfig, args)))
 
     p.set_defaults(handler=run)
 
 
 @command("tiny-model", "save a tiny random Qwen3 with a locally trained tokenizer (CPU runs, no download)")
 def _tiny_model(p: argparse.ArgumentParser) -> None:
-    from dvmap_hf.tiny import TinyModelSpec
+    from dvmap_hf.training.tiny import TinyModelConfig
 
     out_options(p, "model folder to write")
-    add_options(p, TinyModelSpec)
+    add_options(p, TinyModelConfig)
 
     def run(args: argparse.Namespace) -> None:
         from dvmap_hf.io import check_output_dir
-        from dvmap_hf.tiny import build_tiny_model
+        from dvmap_hf.training.tiny import build_tiny_model
 
         check_output_dir(args.out, force=args.force)
-        print(f"wrote {build_tiny_model(Path(args.out), from_args(TinyModelSpec, args))}")
+        print(f"wrote {build_tiny_model(Path(args.out), from_args(TinyModelConfig, args))}")
 
     p.set_defaults(handler=run)

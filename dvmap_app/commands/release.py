@@ -19,7 +19,7 @@ def _import_release(p: argparse.ArgumentParser) -> None:
     add_options(p, BuildConfig, only=("system_prompt",))
 
     def run(args: argparse.Namespace) -> None:
-        from dvmap_hf.release import import_release
+        from dataset_builder.release import import_release
 
         report = import_release(args.path, args.out, force=args.force, system_prompt=args.system_prompt)
         for key, n in report["sizes"].items():
@@ -46,7 +46,7 @@ def _compare_release(p: argparse.ArgumentParser) -> None:
     def run(args: argparse.Namespace) -> None:
         import tempfile
 
-        from dvmap_hf.release import compare_folders, import_release
+        from dataset_builder.release import compare_folders, import_release
 
         release = Path(args.release)
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""The paper's analyses, one shape for all five: a function of the `AnalysisInputs` it names returns an
+"""The paper's analyses, one shape for all five: a function of the `AnalysisConfig` it names returns an
 `AnalysisResult` (table, markdown summary, figures), which one writer saves as CSV + markdown + PNG.
 
 - entropy (Fig. 1a-b): Shannon entropy (natural log) of each value question's answers within a country;
@@ -32,7 +32,7 @@ def _supports(text: str) -> tuple[int, ...]:
 
 
 @dataclass
-class AnalysisInputs:
+class AnalysisConfig:
     """Everything an analysis may read; each analysis names the inputs it takes and those it needs."""
 
     wvs: str | None = option(None, "WVS file (entropy, importance, consensus)")
@@ -81,10 +81,10 @@ class Analysis:
     name: str
     help: str
     function: str  # module:function in this package
-    takes: tuple[str, ...]  # fields of AnalysisInputs passed as keywords
+    takes: tuple[str, ...]  # fields of AnalysisConfig passed as keywords
     needs: tuple[str, ...]  # those that may not be None
 
-    def __call__(self, inputs: AnalysisInputs) -> AnalysisResult:
+    def __call__(self, inputs: AnalysisConfig) -> AnalysisResult:
         for name in self.needs:
             if getattr(inputs, name) is None:
                 raise OptionError(name, f"is needed by analyze {self.name} ({self.help})")
@@ -121,7 +121,7 @@ ANALYSES = {
 }
 
 
-def run_analysis(name: str, inputs: AnalysisInputs, out: str | Path) -> AnalysisResult:
+def run_analysis(name: str, inputs: AnalysisConfig, out: str | Path) -> AnalysisResult:
     """Run the analysis `name` and save what it found in `out`."""
     result = ANALYSES[name](inputs)
     result.save(out)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..codebook import CROSS_VALUE_QUESTIONS, QUESTIONS, TRAINING_QUESTIONS
+from ..data.codebook import CROSS_VALUE_QUESTIONS, QUESTIONS, TRAINING_QUESTIONS
 from ..options import OptionError
 from ..paper import paper
 from . import AnalysisResult
@@ -54,7 +54,7 @@ def _question_texts(dataset: str | Path | None) -> dict[str, str]:
     """Question wording from a dataset folder (e.g. an imported release), else from the codebook."""
     texts = {q.id: q.text for q in QUESTIONS.values()}
     if dataset is not None:
-        from ..dataset_folder import load_split
+        from ..data.folder import load_split
 
         for config, split in (("corpus", "train"), ("cross_value", "test")):
             frame = load_split(dataset, config, split).select_columns(["question_id", "question"]).to_pandas()
@@ -103,8 +103,8 @@ def semantic(
 
 
 def difficulty(run: str | Path) -> AnalysisResult:
-    from ..evaluation import evaluated_frame
-    from ..report import entropy_vs_accuracy
+    from ..evaluation.report import entropy_vs_accuracy
+    from ..evaluation.runner import evaluated_frame
 
     result = entropy_vs_accuracy(evaluated_frame(run))
     table = pd.DataFrame(result["per_question"])

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..codebook import ATTRIBUTE_NAMES, QUESTIONS, TRAINING_QUESTIONS
-from ..consensus import answer_matrix, consensus_stats, pair_table
-from ..metrics import entropy
+from ..data.codebook import ATTRIBUTE_NAMES, QUESTIONS, TRAINING_QUESTIONS
+from ..data.consensus import answer_matrix, consensus_stats, pair_table
+from ..data.profiles import profile_frame
+from ..data.wvs import WVSData, read_wvs
+from ..evaluation.metrics import entropy
 from ..options import OptionError
 from ..paper import paper
-from ..profiles import profile_frame
-from ..wvs import WVSData, read_wvs
 from . import AnalysisResult
 from .plots import pyplot
 

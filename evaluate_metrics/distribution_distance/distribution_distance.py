@@ -55,7 +55,7 @@ class DistributionDistance(evaluate.Metric):
 
     def _compute(self, predictions, references, num_options, groups=None, probabilities=None):
         try:
-            from dvmap_hf.metrics import distribution_distances
+            from dvmap_hf.evaluation.metrics import distribution_distances
         except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file
             from metrics_core import distribution_distances
         return distribution_distances(predictions, references, num_options, groups, probabilities)

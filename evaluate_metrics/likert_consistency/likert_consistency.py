@@ -49,7 +49,7 @@ class LikertConsistency(evaluate.Metric):
 
     def _compute(self, predictions, references, num_options):
         try:
-            from dvmap_hf.metrics import invalid_rate, likert_consistency
+            from dvmap_hf.evaluation.metrics import invalid_rate, likert_consistency
         except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file
             from metrics_core import invalid_rate, likert_consistency
         return {

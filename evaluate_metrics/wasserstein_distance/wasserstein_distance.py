@@ -55,7 +55,7 @@ class WassersteinDistance(evaluate.Metric):
 
     def _compute(self, predictions, references, num_options, groups=None, normalize=True):
         try:
-            from dvmap_hf.metrics import wasserstein_distance
+            from dvmap_hf.evaluation.metrics import wasserstein_distance
         except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file
             from metrics_core import wasserstein_distance
         return wasserstein_distance(predictions, references, num_options, groups, normalize)

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from datasets import DatasetDict
 
-from dvmap_hf.loglik import option_probabilities, plain_prompt
-from dvmap_hf.metrics import distribution_distances, wasserstein_distance
-from dvmap_hf.parsing import parse_answer
-from dvmap_hf.prompts import answer_text
+from dvmap_hf.data.prompts import answer_text, plain_prompt
+from dvmap_hf.evaluation.loglik import option_probabilities
+from dvmap_hf.evaluation.metrics import distribution_distances, wasserstein_distance
+from dvmap_hf.evaluation.parsing import parse_answer
 
 
 def load(dataset: str = "dvmap", config: str = "cross_value", limit: int | None = None, seed: int = 0, **_):
     """`custom_dataset`: the config's test split (the same seeded sample as `dvmap eval` with `limit`)."""
-    from dvmap_hf.dataset_folder import load_split
-    from dvmap_hf.evaluation import sample_rows
+    from dvmap_hf.data.folder import load_split
+    from dvmap_hf.data.sampling import sample_rows
 
     return DatasetDict({"test": sample_rows(load_split(dataset, config, "test"), limit, seed)})
 

@@ -18,9 +18,10 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from .prompts import OPTION_SEPARATOR
+from ..data.prompts import OPTION_SEPARATOR
+from .config import MATCH_RULES
+from .metrics import INVALID
 
-INVALID = -1
 OPEN_TAG = re.compile(r"<answer>", re.IGNORECASE)
 CLOSE_TAG = re.compile(r"</answer>", re.IGNORECASE)
 _DECORATION = str.maketrans({c: " " for c in "\"'`*_[](){}“”‘’«»"})
@@ -89,9 +90,6 @@ def match_release(content: str | None, options: Sequence[str]) -> int:
     gold = options[contained[0]]
     others = (piece for piece in _release_pieces(tuple(options)) if piece != gold)
     return contained[0] if all(piece not in content for piece in others) else INVALID
-
-
-MATCH_RULES = ("strict", "release")
 
 
 def parse_answer(completion: Any, options: Sequence[str], match: str = "strict") -> int:

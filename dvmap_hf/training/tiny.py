@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .codebook import ATTRIBUTES, COUNTRIES, INCOME_BRACKETS, LIFE_STAGES, NOT_ANSWERED, QUESTIONS
-from .io import atomic_dir
-from .options import OptionError, at_least, option
-from .prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, TEMPLATES, answer_text
+from ..data.codebook import ATTRIBUTES, COUNTRIES, INCOME_BRACKETS, LIFE_STAGES, NOT_ANSWERED, QUESTIONS
+from ..data.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, TEMPLATES, answer_text
+from ..io import atomic_dir
+from ..options import OptionError, at_least, option
 
 CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -60,7 +60,7 @@ def tiny_tokenizer(vocab_size: int):
 
 
 @dataclass(frozen=True)
-class TinyModelSpec:
+class TinyModelConfig:
     hidden_size: int = option(64, "a multiple of 8 (4 heads of an even size)")
     layers: int = option(2, "decoder layers")
     seed: int = option(0, "seed of the random weights")
@@ -72,7 +72,7 @@ class TinyModelSpec:
         at_least("layers", self.layers)
 
 
-def build_tiny_model(out: str | Path, spec: TinyModelSpec = TinyModelSpec()) -> Path:
+def build_tiny_model(out: str | Path, spec: TinyModelConfig = TinyModelConfig()) -> Path:
     """Save a randomly initialised 2-layer Qwen3 and its tokenizer to `out` (about 0.2M parameters), all at
     once (`out` is replaced whole, as `dvmap tiny-model --force` asks)."""
     import torch
@@ -96,9 +96,7 @@ def build_tiny_model(out: str | Path, spec: TinyModelSpec = TinyModelSpec()) -> 
     )
     torch.manual_seed(spec.seed)
     model = Qwen3ForCausalLM(config)
-    model.generation_config = GenerationConfig(
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
-    )
+    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     with atomic_dir(out, force=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

@@ -21,8 +21,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .parsing import INVALID, completion_text, is_well_formed, parse_answer
-from .prompts import OPTION_SEPARATOR
+from ..data.prompts import OPTION_SEPARATOR
+from ..evaluation.parsing import INVALID, completion_text, is_well_formed, parse_answer
 
 
 def _checked(options: list[Sequence[str]], answer_index: list[int], num_options: list[int] | None = None) -> None:

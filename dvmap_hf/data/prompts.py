@@ -269,3 +269,11 @@ def render_prompt_texts(
         {"question": questions["question"], "options": pc.binary_join(questions["options"], OPTION_SEPARATOR)},
     ).take(question_index)
     return pc.binary_join_element_wise(*((rest, persona) if template.question_first else (persona, rest)), "")
+
+
+PLAIN_DELIMITER = "\n"  # between a plain-text prompt and the answer (the harness task's target_delimiter)
+
+
+def plain_prompt(messages: Sequence[dict]) -> str:
+    """A conversation as one text for models without a chat template: the contents, a blank line apart."""
+    return "\n\n".join(message["content"] for message in messages)

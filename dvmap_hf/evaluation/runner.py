@@ -14,35 +14,20 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .codebook import ATTRIBUTE_NAMES
-from .dataset_folder import data_fingerprint, load_split
-from .errors import DvmapError
-from .eval_config import REFERENCE_PREDICTORS, EvalSpec
-from .io import atomic_file
-from .options import one_of
-from .parsing import MATCH_RULES, parse_answer
+from ..data.folder import data_fingerprint, load_split
+from ..data.sampling import sample_rows
+from ..errors import DvmapError
+from ..io import atomic_file
+from .config import MATCH_RULES, REFERENCE_PREDICTORS, EvalConfig
+from .parsing import parse_answer
 from .predictors import make_predictor
-from .prompts import PROMPT_STYLES, render_prompt
-from .report import score, write_report
+from .report import METRICS_FILE, score, write_report
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
-
-
-def sample_indices(n: int, limit: int | None, seed: int) -> list[int]:
-    """All of range(n), or a seeded sample of `limit` of them in increasing order: every country and
-    question stays represented (the rows are sorted by country), and the same seed gives the same rows."""
-    if limit is None or limit >= n:
-        return list(range(n))
-    return sorted(np.random.default_rng(seed).choice(n, size=limit, replace=False).tolist())
-
-
-def sample_rows(split, limit: int | None, seed: int):
-    return split if limit is None else split.select(sample_indices(len(split), limit, seed))
 
 
 def _check_run_folder(out: Path, identity: dict) -> None:
@@ -154,12 +139,12 @@ def predict_rows(
     return records
 
 
-def _batch_size(spec: EvalSpec) -> int:
+def batch_size(spec: EvalConfig) -> int:
     """Reference predictors are vectorised: they take large batches whatever --batch-size says."""
     return max(spec.generation.batch_size, 4096) if spec.model in REFERENCE_PREDICTORS else spec.generation.batch_size
 
 
-def run_eval(spec: EvalSpec, out: str | Path) -> dict:
+def run_eval(spec: EvalConfig, out: str | Path) -> dict:
     """Evaluate `spec.model` on one config/split; write predictions, metrics and the report into `out`."""
     out = Path(out)
     split = load_split(spec.dataset, spec.config, spec.split)
@@ -169,9 +154,7 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
     rows = split.to_list()
     done = read_predictions(out / PREDICTIONS, rows, repair=spec.repair)
     missing = any(row["id"] not in done for row in rows)
-    predictor = (
-        make_predictor(spec.model, spec.dataset, spec.generation, spec.backend, spec.scoring) if missing else None
-    )
+    predictor = make_predictor(spec) if missing else None
 
     def sink(fresh: list[dict]) -> None:
         _start_run(out, identity)
@@ -180,7 +163,7 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
     records = predict_rows(
         predictor,
         rows,
-        _batch_size(spec),
+        batch_size(spec),
         spec.generation.seed,
         done,
         sink=sink,
@@ -193,19 +176,19 @@ def run_eval(spec: EvalSpec, out: str | Path) -> dict:
         **identity,
         "rows": len(frame),
         "generation": asdict(spec.generation),
-        "reference_fallbacks": getattr(predictor, "fallbacks", 0),
-        "prompt_format": _prompt_format(predictor),
+        "reference_fallbacks": predictor.fallbacks if predictor else 0,
+        "prompt_format": predictor.prompt_format if predictor else _previous_prompt_format(out),
     }
     write_report(out, metrics, frame)
     return metrics
 
 
-def _prompt_format(predictor) -> str:
-    """How the prompts reached the model: its chat template, or plain concatenation (base models)."""
-    backend = getattr(predictor, "backend", predictor)
-    if not hasattr(backend, "uses_chat_template"):
-        return "chat messages" if predictor is not None else "unknown (resumed run)"
-    return "chat template" if backend.uses_chat_template else "plain concatenation (no chat template)"
+def _previous_prompt_format(out: Path) -> str:
+    """A finished run evaluated again asks no model: its report keeps what the first pass recorded."""
+    try:
+        return json.loads((out / METRICS_FILE).read_text())["run"]["prompt_format"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown (resumed run)"
 
 
 def evaluated_frame(out: str | Path) -> pd.DataFrame:
@@ -231,94 +214,3 @@ def _with_predictions(split, predictions: dict[str, dict]) -> pd.DataFrame:
     if all("option_probs" in predictions[i] for i in frame["id"]) and len(frame):  # log-likelihood scoring
         frame["option_probs"] = [predictions[i]["option_probs"] for i in frame["id"]]
     return frame
-
-
-#: Default flips: income Low <-> High with the other 10 attributes fixed (paper Sec. 5.6, Fig. 8).
-DEFAULT_FLIPS = {"income_bracket": {"Low income": "High income", "High income": "Low income"}}
-
-
-def flipped_prompt(row: dict, attribute: str, new_value: str) -> list[dict]:
-    """The row's prompt with one attribute changed: re-rendered in the row's own prompt style, or (for
-    prompts the kit did not render, e.g. imported ones) with the value replaced where it occurs once."""
-    text = row["prompt"][-1]["content"]
-    question, options = row["question"], row["options"]
-    system = row["prompt"][0]["content"] if row["prompt"][0]["role"] == "system" else None
-    for style in PROMPT_STYLES:
-        if render_prompt(row, question, options, style, system) == list(row["prompt"]):
-            return render_prompt({**row, attribute: new_value}, question, options, style, system)
-    if text.count(row[attribute]) != 1:
-        raise DvmapError(f"row {row['id']}: cannot locate {attribute}={row[attribute]!r} in its prompt to flip it")
-    return [*row["prompt"][:-1], {"role": "user", "content": text.replace(row[attribute], new_value)}]
-
-
-ROBUSTNESS = "robustness.json"
-
-
-def _check_robustness_folder(out: Path) -> None:
-    """A robustness run writes only its own two files: never into an eval run's folder or a stranger's."""
-    if (out / RUN_INFO).is_file():
-        raise DvmapError(f"{out} holds a dvmap eval run; give robustness a folder of its own")
-    if out.exists() and (not out.is_dir() or any(p.name not in (ROBUSTNESS, "robustness.md") for p in out.iterdir())):
-        raise DvmapError(f"{out}: exists and holds other files; give robustness a folder of its own")
-
-
-def run_robustness(spec: EvalSpec, attribute: str, flips: dict[str, str], out: str | Path) -> dict:
-    """Ask every row whose `attribute` can be flipped twice, as is and flipped; report how often the
-    answer changes, per category (the value flip rate)."""
-    one_of("attribute", attribute, ATTRIBUTE_NAMES)
-    out = Path(out)
-    _check_robustness_folder(out)
-    split = load_split(spec.dataset, spec.config, spec.split)
-    rows = [row for row in split.to_list() if row[attribute] in flips]
-    rows = [rows[i] for i in sample_indices(len(rows), spec.limit, spec.generation.seed)]
-    if not rows:
-        raise DvmapError(f"no row of {spec.dataset}/{spec.config} has {attribute} in {sorted(flips)}")
-    flipped = [
-        {**row, attribute: flips[row[attribute]], "prompt": flipped_prompt(row, attribute, flips[row[attribute]])}
-        for row in rows
-    ]
-    predictor = make_predictor(spec.model, spec.dataset, spec.generation, spec.backend, spec.scoring)
-    size, seed = _batch_size(spec), spec.generation.seed
-    before = predict_rows(predictor, rows, size, seed, {}, desc="as is", match=spec.match)
-    after = predict_rows(predictor, flipped, size, seed, {}, desc="flipped", match=spec.match)
-    frame = pd.DataFrame(
-        {
-            "category": [r["category"] for r in rows],
-            "question_id": [r["question_id"] for r in rows],
-            "before": [r["parsed"] for r in before],
-            "after": [r["parsed"] for r in after],
-        }
-    )
-    valid = (frame["before"] >= 0) & (frame["after"] >= 0)
-    frame["flipped"] = frame["before"] != frame["after"]
-
-    def rates(part: pd.DataFrame) -> dict:
-        ok = part[(part["before"] >= 0) & (part["after"] >= 0)]
-        return {
-            "pairs": int(len(part)),
-            "valid_pairs": int(len(ok)),
-            "flip_rate": float(ok["flipped"].mean()) if len(ok) else None,
-        }
-
-    result = {
-        "attribute": attribute,
-        "flips": flips,
-        "run": spec.identity(),
-        "overall": rates(frame),
-        "per_category": {str(k): rates(p) for k, p in frame.groupby("category", sort=True)},
-        "invalid_pairs": int((~valid).sum()),
-    }
-    with atomic_file(out / ROBUSTNESS) as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-    lines = [
-        f"# Value flip rate: {attribute} flipped ({spec.model})",
-        "",
-        "| category | pairs | valid pairs | flip rate |",
-        "|---|---:|---:|---:|",
-    ]
-    for key, r in {"all": result["overall"], **result["per_category"]}.items():
-        rate = "n/a" if r["flip_rate"] is None else f"{r['flip_rate']:.1%}"
-        lines.append(f"| {key} | {r['pairs']} | {r['valid_pairs']} | {rate} |")
-    with atomic_file(out / "robustness.md") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-    return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import DvmapError
 from .codebook import (
     ATTRIBUTE_NAMES,
     ATTRIBUTES,
@@ -23,7 +24,6 @@ from .codebook import (
     Attribute,
     country_name,
 )
-from .errors import DvmapError
 from .wvs import WVSData
 
 MAX_AGE = 120

@@ -18,14 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .prompts import answer_text
-
-PLAIN_DELIMITER = "\n"  # between a plain-text prompt and the answer (the harness task's target_delimiter)
-
-
-def plain_prompt(messages: Sequence[dict]) -> str:
-    """A conversation as one text for models without a chat template: the contents, a blank line apart."""
-    return "\n\n".join(message["content"] for message in messages)
+from ..data.prompts import PLAIN_DELIMITER, answer_text, plain_prompt
 
 
 def option_probabilities(logprobs: Sequence[float]) -> list[float]:
@@ -49,10 +42,15 @@ class LoglikScorer:
     """Option log-likelihoods with a `TransformersBackend`'s model and tokenizer."""
 
     name = "transformers-loglik"
+    fallbacks = 0
 
     def __init__(self, backend):
         self.backend, self.torch = backend, backend.torch
         self.model, self.tokenizer = backend.model, backend.tokenizer
+
+    @property
+    def prompt_format(self) -> str:
+        return self.backend.prompt_format
 
     def pairs(self, row: dict) -> tuple[list[int], list[list[int]]]:
         """Token ids of the row's context and of each option's continuation."""
@@ -128,6 +126,8 @@ class VLLMLoglikScorer:
     """Option log-likelihoods from vLLM's prompt log-probabilities (one prompt per option, prefix-cached)."""
 
     name = "vllm-loglik"
+    prompt_format = "chat template (vLLM's tokenizer)"
+    fallbacks = 0
 
     def __init__(self, backend):
         from vllm import SamplingParams

@@ -3,7 +3,7 @@
 Only the columns the kit needs are read. Negative WVS missing codes are kept as they are
 (`user_missing=True`, so a .sav that declares -1..-5 user-missing does not turn them into NaN);
 system-missing cells become -5 ("Missing"). Labels are not applied here: the codebook in
-`dvmap_hf.codebook` decides them, with the file's own value labels kept as a fallback.
+`dvmap_hf.data.codebook` decides them, with the file's own value labels kept as a fallback.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import DvmapError
 from .codebook import ALPHA_ALIASES, ATTRIBUTES, COUNTRIES, NUMERIC_TO_ALPHA, QUESTIONS, UNIT_MERGES
-from .errors import DvmapError
 
 MISSING = -5  # WVS "Missing; Not available"
 SUFFIXES = {".sav": "spss", ".zsav": "spss", ".dta": "stata", ".csv": "csv"}

@@ -17,13 +17,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from .codebook import ATTRIBUTES
-from .dataset_folder import MANIFEST, write_dataset_folder
-from .errors import DvmapError
-from .io import check_output_dir
-from .options import one_of
-from .profiles import profile_id, profile_keys
-from .prompts import DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT_NOTE, SYSTEM_PROMPTS, as_messages, system_message
+from dvmap_hf.data.codebook import ATTRIBUTES
+from dvmap_hf.data.folder import MANIFEST, write_dataset_folder
+from dvmap_hf.data.profiles import profile_id, profile_keys
+from dvmap_hf.data.prompts import (
+    DEFAULT_SYSTEM_PROMPT,
+    SYSTEM_PROMPT_NOTE,
+    SYSTEM_PROMPTS,
+    as_messages,
+    system_message,
+)
+from dvmap_hf.errors import DvmapError
+from dvmap_hf.io import check_output_dir
+from dvmap_hf.options import one_of
 
 PARQUET_SPLITS = {"train": ("corpus", "train"), "dev": ("corpus", "validation"), "test": ("corpus", "test")}
 BENCHMARK_FOLDERS = {
@@ -214,7 +220,7 @@ arXiv:2605.14420 (DVMap, ACL 2026); WVS Wave 7, doi:10.14281/18241.24. The WVS t
 
 
 def _load_all(folder: Path) -> dict[tuple[str, str], pd.DataFrame]:
-    from .dataset_folder import load_split, read_manifest
+    from dvmap_hf.data.folder import load_split, read_manifest
 
     sizes = read_manifest(folder)["sizes"]
     return {tuple(key.split("/")): load_split(folder, *key.split("/")).to_pandas() for key in sizes}

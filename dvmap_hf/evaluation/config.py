@@ -1,4 +1,4 @@
-"""What `dvmap eval` and `dvmap robustness` ask and how they generate: `EvalSpec` and `GenerationConfig`,
+"""What `dvmap eval` and `dvmap robustness` ask and how they generate: `EvalConfig` and `InferenceConfig`,
 each field declared once (default, help, allowed values) for the library and the command line alike.
 
 A light module (no numpy, pandas or torch): the command line builds its options from it.
@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .options import OptionError, at_least, check_choices, option
-from .parsing import MATCH_RULES
+from ..options import OptionError, at_least, check_choices, option
 
 REFERENCE_PREDICTORS = ("random", "majority", "tabular")
+FITTED_PREDICTORS = ("majority", "tabular")  # fitted on a corpus split (`--reference-split`)
 BACKENDS = ("transformers", "vllm", "openai")
 SCORINGS = ("generate", "loglik")
+MATCH_RULES = ("strict", "release")  # how an answer is matched to an option: `parsing.py`
 
 
 @dataclass
-class GenerationConfig:
+class InferenceConfig:
     max_new_tokens: int = option(1024, "tokens per completion (the authors' evaluation: max_tokens=1024)")
     temperature: float = option(0.7, "sampling temperature (the paper's and the authors' evaluation)")
     top_p: float = option(1.0, "nucleus sampling; explicit, so no backend falls back on a model's own (Qwen3: 0.95)")
@@ -64,14 +65,14 @@ class GenerationConfig:
 
 
 @dataclass
-class EvalSpec:
+class EvalConfig:
     model: str = option(help="model folder / Hub id, an endpoint's model (openai), or random | majority | tabular")
     dataset: str = option("dvmap", "dataset folder or Hub id")
     config: str = option("cross_demographic", "config to evaluate on")
     split: str | None = option(None, "split (default: test, or the config's only split)")
     backend: str = option("transformers", "how to run --model (reference predictors need none)", choices=BACKENDS)
     limit: int | None = option(None, "a seeded sample of N rows, in dataset order (same seed, same rows)", parse=int)
-    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    generation: InferenceConfig = field(default_factory=InferenceConfig)
     match: str = option(
         "strict",
         "answer matching: strict (the exact option) or release (the authors' script: also an answer containing "
@@ -83,11 +84,17 @@ class EvalSpec:
         "generate (a sampled completion, parsed) or loglik (each option's log-likelihood; transformers and vllm)",
         choices=SCORINGS,
     )
+    reference_split: str = option(
+        "train", "the corpus split majority and tabular are fitted on (an imported release may have no train)"
+    )
     repair: bool = option(False, "drop unusable lines of predictions.jsonl and ask those rows again")
 
     def __post_init__(self) -> None:
         check_choices(self)
         at_least("limit", self.limit)
+        evaluated = self.split or "test"
+        if self.model in FITTED_PREDICTORS and self.config == "corpus" and self.reference_split == evaluated:
+            raise OptionError("reference_split", f"is the evaluated split ({evaluated!r}): fit on another one")
 
     def identity(self) -> dict:
         backend = "reference" if self.model in REFERENCE_PREDICTORS else self.backend
@@ -99,6 +106,7 @@ class EvalSpec:
             "backend": backend,
             "limit": self.limit,
             "match": self.match,
+            **({"reference_split": self.reference_split} if self.model in FITTED_PREDICTORS else {}),
             "scoring": self.scoring,
             "generation": self.generation.identity(),
         }

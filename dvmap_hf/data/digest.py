@@ -33,7 +33,7 @@ def file_sha256_beside(path: str | Path) -> Iterator[Callable[[], str]]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
     try:
         child = subprocess.Popen(
-            [sys.executable, "-m", "dvmap_hf.digest", str(path)],
+            [sys.executable, "-m", "dvmap_hf.data.digest", str(path)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

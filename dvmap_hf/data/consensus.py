@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import DvmapError
+from ..options import one_of
 from .codebook import Question
-from .errors import DvmapError
-from .options import one_of
 
 if TYPE_CHECKING:  # pandas is imported where frames are made: `dvmap --help` stays light
     import pandas as pd

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DvmapError
-from .io import atomic_file
+from ..errors import DvmapError
+from ..io import atomic_file
+from ..paper import paper
 from .metrics import (
     accuracy,
     distribution_distances,
@@ -18,7 +19,6 @@ from .metrics import (
     likert_consistency,
     wasserstein_distance,
 )
-from .paper import paper
 
 METRICS_FILE = "metrics.json"
 
@@ -201,14 +201,21 @@ def _model_name(model: str) -> str:
     return Path(model).name if Path(model).is_dir() else model
 
 
-def paper_table(runs: list[str | Path]) -> str:
-    """The paper-style table (model, Acc, LC, WD, invalid) over run folders, as markdown."""
+def read_metrics(run: str | Path) -> dict:
+    """The metrics.json of a finished run folder."""
+    path = Path(run) / METRICS_FILE
+    if not path.is_file():
+        raise DvmapError(f"{run}: no {METRICS_FILE} (not a finished dvmap eval run)")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise DvmapError(f"{path}: not valid JSON ({exc}); evaluate the run again to rewrite it") from None
+
+
+def paper_table(runs: list[dict]) -> str:
+    """The paper-style table (model, Acc, LC, WD, invalid) over runs' metrics, as markdown."""
     lines = ["| model | config | rows | Acc | LC | WD | invalid |", "|---|---|---:|---:|---:|---:|---:|"]
-    for run in runs:
-        path = Path(run) / METRICS_FILE
-        if not path.is_file():
-            raise DvmapError(f"{run}: no {METRICS_FILE} (not a finished dvmap eval run)")
-        metrics = json.loads(path.read_text())
+    for metrics in runs:
         s, info = metrics["overall"], metrics["run"]
         lines.append(
             f"| {_model_name(info['model'])} | {info['config']} | {s['rows']} | {100 * s['accuracy']:.1f} | "

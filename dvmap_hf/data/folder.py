@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from .errors import DvmapError
-from .io import atomic_dir
+from ..errors import DvmapError
+from ..io import atomic_dir
 from .schema import CONFIG_SPLITS, FEATURES, as_arrow
 
 MANIFEST = "dvmap_manifest.json"

@@ -1,0 +1,81 @@
+"""What `dvmap eval` can ask, and the one interface the runner uses: `Predictor`.
+
+A predictor maps a batch of dataset rows to completions: strings, or for log-likelihood scoring records
+that carry each option's probability. Reference predictors (`reference.py`) need no LLM; model backends
+(`backends.py`) generate; `loglik.py` scores the options instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ..errors import DvmapError
+from ..options import OptionError
+from .config import BACKENDS, REFERENCE_PREDICTORS, EvalConfig, InferenceConfig
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """The runner's view of a predictor."""
+
+    #: short name, for logs and reports
+    name: str
+    #: how the prompts reach the model, as the report says it ("chat template", "plain concatenation", ...)
+    prompt_format: str
+    #: rows it could not answer itself and answered at random (reference predictors; 0 for models)
+    fallbacks: int
+
+    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str | dict]:
+        """One completion per row, in order; `batch_seed` seeds the batch's sampling."""
+        ...
+
+
+def make_predictor(spec: EvalConfig) -> Predictor:
+    """The predictor `spec` asks for: a reference predictor (fitted on the corpus's `reference_split`), or
+    `spec.model` run by `spec.backend`, generating or (`scoring: loglik`) scoring each option."""
+    if spec.model in REFERENCE_PREDICTORS:
+        if spec.scoring == "loglik":
+            raise OptionError("scoring", "loglik needs the model's token probabilities: a transformers or vllm model")
+        return _reference(spec.model, spec.dataset, spec.generation.seed, spec.reference_split)
+    backend = _backend(spec.model, spec.backend, spec.generation)
+    if spec.scoring == "loglik":
+        from .loglik import LoglikScorer, VLLMLoglikScorer
+
+        if spec.backend == "openai":
+            raise OptionError("scoring", "loglik needs the model's token probabilities: a transformers or vllm model")
+        return (LoglikScorer if spec.backend == "transformers" else VLLMLoglikScorer)(backend)
+    return backend
+
+
+def _backend(model: str, backend: str, generation: InferenceConfig) -> Predictor:
+    if backend == "transformers":
+        from huggingface_hub import is_offline_mode
+
+        from ..data.folder import looks_like_hub_id
+        from .backends import TransformersBackend
+
+        if not Path(model).exists() and (not looks_like_hub_id(model) or is_offline_mode()):
+            where = "the Hub is off (HF_HUB_OFFLINE)" if looks_like_hub_id(model) else "it is not a Hub id"
+            raise DvmapError(f"model path {model!r} does not exist ({where})")
+        return TransformersBackend.from_pretrained(model, generation)
+    if backend == "vllm":
+        from .backends import VLLMBackend
+
+        return VLLMBackend(model, generation)
+    if backend == "openai":
+        from .backends import OpenAIBackend
+
+        return OpenAIBackend(model, generation)
+    raise OptionError("backend", f"must be one of {', '.join(BACKENDS)}, not {backend!r}")
+
+
+def _reference(model: str, dataset: str, seed: int, reference_split: str) -> Predictor:
+    from .reference import MajorityPredictor, RandomPredictor, TabularPredictor
+
+    if model == "random":
+        return RandomPredictor(seed)
+    from ..data.folder import load_split
+
+    train = load_split(dataset, "corpus", reference_split).to_pandas()
+    return (MajorityPredictor if model == "majority" else TabularPredictor)(train, seed)

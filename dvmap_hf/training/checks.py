@@ -1,0 +1,63 @@
+"""Checks that fail a training run at once, with one line, instead of minutes later deep inside a library:
+the GPU-only extras, a missing model or dataset, the checkpoint to resume from."""
+
+from __future__ import annotations
+
+import os
+from importlib.util import find_spec
+from pathlib import Path
+
+GPU_EXTRA = "pip install -e '.[gpu]' on a CUDA machine"
+
+
+def check_launch_extras() -> None:
+    """Before any argument parsing: a DeepSpeed launch needs the `gpu` extra (the clear message, not an
+    ImportError from deep inside transformers)."""
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true" and find_spec("deepspeed") is None:
+        raise SystemExit(f"this launch config uses DeepSpeed, which is not installed: {GPU_EXTRA}")
+
+
+def check_gpu_extras(use_vllm: bool, attn_implementation: str | None) -> None:
+    """flash-attn and vLLM are imported only when a recipe asks for them; say which extra is missing."""
+    if attn_implementation == "flash_attention_2" and find_spec("flash_attn") is None:
+        raise SystemExit(
+            f"attn_implementation: flash_attention_2 needs flash-attn: {GPU_EXTRA} (or set attn_implementation: sdpa)"
+        )
+    if use_vllm and find_spec("vllm") is None:
+        raise SystemExit(f"use_vllm: true needs vLLM: {GPU_EXTRA} (or set use_vllm: false)")
+
+
+def check_inputs(dataset_name: str, model: str) -> None:
+    """A missing local model or dataset fails at once, naming what makes it, instead of a Hub look-up that
+    ends in "check your internet connection" a minute later."""
+    from huggingface_hub import is_offline_mode
+
+    from ..data.folder import looks_like_hub_id, resolve_dataset
+    from ..errors import DvmapError
+
+    try:
+        resolve_dataset(dataset_name)
+    except DvmapError as exc:
+        raise SystemExit(f"dataset_name: {exc}") from None
+    is_hub_id = looks_like_hub_id(model) and not Path(model).parent.is_dir()
+    if not Path(model).is_dir() and (is_offline_mode() or not is_hub_id):
+        hint = (
+            f"`dvmap tiny-model --out {model}` makes a tiny one for CPU runs" if "tiny" in model else "check the path"
+        )
+        raise SystemExit(f"model_name_or_path: {model}: no such model folder ({hint})")
+
+
+def resume_checkpoint(resume_from_checkpoint: str | None, output_dir: str) -> str | None:
+    """`true`/`last` -> the newest checkpoint in output_dir (an error if there is none); a path as is."""
+    if resume_from_checkpoint is None or str(resume_from_checkpoint).lower() in ("false", "none", ""):
+        return None
+    if str(resume_from_checkpoint).lower() in ("true", "last"):
+        from transformers.trainer_utils import get_last_checkpoint
+
+        last = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
+        if last is None:
+            raise SystemExit(f"resume_from_checkpoint: no checkpoint-* folder in {output_dir} to resume from")
+        return last
+    if not Path(resume_from_checkpoint).is_dir():
+        raise SystemExit(f"resume_from_checkpoint: {resume_from_checkpoint} is not a folder")
+    return resume_from_checkpoint

@@ -1,0 +1,138 @@
+"""The two training runs, in labelled stages: GRPO with DVMap's rewards (paper Sec. 4.2) and the SFT cold
+start. `grpo_trainer` / `sft_trainer` build a TRL trainer from parsed arguments, `train_and_publish` runs
+it to the end (train, save, model card, push); `grpo_main` / `sft_main` do both, as `accelerate launch -m
+dvmap_hf.training.grpo|sft`, `dvmap train` and `dvmap quickstart` run them."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from trl import GRPOConfig, GRPOTrainer, ModelConfig, SFTConfig, SFTTrainer, get_peft_config
+
+from .arguments import DVMapScriptArguments, recipe_path
+from .card import RunInfo, final_metrics, model_card
+from .checks import check_gpu_extras, check_inputs, resume_checkpoint
+from .data import load_training_data, to_prompt_completion
+from .rewards import get_reward_funcs
+
+logger = logging.getLogger("dvmap.training")
+
+
+class ModelCardMixin:
+    """A model card that says what DVMap needs: base, data, recipe, reward, final metrics."""
+
+    run_info: RunInfo | None = None
+
+    def create_model_card(self, model_name=None, dataset_name=None, tags=None):
+        if self.is_world_process_zero() and self.run_info is not None:
+            card = model_card(self.run_info, final_metrics(self.state.log_history))
+            card.save(Path(self.args.output_dir, "README.md"))
+
+
+class DVMapGRPOTrainer(ModelCardMixin, GRPOTrainer):
+    pass
+
+
+class DVMapSFTTrainer(ModelCardMixin, SFTTrainer):
+    pass
+
+
+def _prepare(script_args: DVMapScriptArguments, training_args, model_args: ModelConfig, use_vllm: bool) -> None:
+    """Stages shared by both runs: logging, inputs, GPU-only pieces, model init kwargs."""
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
+    )
+    check_inputs(script_args.dataset_name, model_args.model_name_or_path)
+    check_gpu_extras(use_vllm, model_args.attn_implementation)
+    training_args.model_init_kwargs = {
+        "revision": model_args.model_revision,
+        "trust_remote_code": training_args.trust_remote_code,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+        **(training_args.model_init_kwargs or {}),
+    }
+
+
+def _run_info(script_args, model_args, argv, rewards=(), weights=None, method="GRPO") -> RunInfo:
+    return RunInfo(
+        base_model=model_args.model_name_or_path,
+        dataset=script_args.dataset_name,
+        config=script_args.dataset_config,
+        recipe=recipe_path(argv or sys.argv),
+        rewards=list(rewards),
+        weights=weights,
+        method=method,
+    )
+
+
+def grpo_trainer(
+    script_args: DVMapScriptArguments, training_args: GRPOConfig, model_args: ModelConfig, argv=None
+) -> DVMapGRPOTrainer:
+    """A GRPO trainer with DVMap's rewards, ready to train."""
+    # 1. logging, GPU-only pieces, model init
+    _prepare(script_args, training_args, model_args, training_args.use_vllm)
+    # 2. data and rewards
+    train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
+    rewards = get_reward_funcs(script_args.reward_funcs, script_args.likert_alpha)
+    logger.info(
+        "GRPO on %s/%s: %d rows, rewards %s",
+        script_args.dataset_name,
+        script_args.dataset_config,
+        len(train),
+        script_args.reward_funcs,
+    )
+    # 3. the trainer
+    trainer = DVMapGRPOTrainer(
+        model=model_args.model_name_or_path,
+        reward_funcs=rewards,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.run_info = _run_info(script_args, model_args, argv, script_args.reward_funcs, training_args.reward_weights)
+    return trainer
+
+
+def sft_trainer(
+    script_args: DVMapScriptArguments, training_args: SFTConfig, model_args: ModelConfig, argv=None
+) -> DVMapSFTTrainer:
+    """The cold start: SFT on the gold option in the answer format the prompt asks for."""
+    _prepare(script_args, training_args, model_args, use_vllm=False)
+    train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
+    keep = ["prompt", "completion"]
+    train = train.map(to_prompt_completion).select_columns(keep)
+    evaluation = evaluation.map(to_prompt_completion).select_columns(keep) if evaluation is not None else None
+    trainer = DVMapSFTTrainer(
+        model=model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.run_info = _run_info(script_args, model_args, argv, method="SFT")
+    return trainer
+
+
+def train_and_publish(trainer, message: str):
+    """Train (from the checkpoint `resume_from_checkpoint` names, if any), save, write the model card (main
+    process), push if asked, release resources. Returns the trainer."""
+    args = trainer.args
+    trainer.train(resume_from_checkpoint=resume_checkpoint(args.resume_from_checkpoint, args.output_dir))
+    trainer.save_model(args.output_dir)
+    trainer.create_model_card()
+    if args.push_to_hub:
+        trainer.push_to_hub(commit_message=message)
+    trainer.end()
+    return trainer
+
+
+def grpo_main(script_args, training_args, model_args, argv=None) -> DVMapGRPOTrainer:
+    return train_and_publish(grpo_trainer(script_args, training_args, model_args, argv), "DVMap GRPO (dvmap-hf)")
+
+
+def sft_main(script_args, training_args, model_args, argv=None) -> DVMapSFTTrainer:
+    trainer = sft_trainer(script_args, training_args, model_args, argv)
+    return train_and_publish(trainer, "DVMap SFT cold start (dvmap-hf)")
