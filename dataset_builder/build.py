@@ -50,7 +50,7 @@ class BuiltDataset:
 
 
 @dataclass
-class Archetypes:
+class ProfilePool:
     """The distinct profiles of a build, indexed by profile code (0..P-1)."""
 
     keys: np.ndarray  # stable 64-bit profile key
@@ -102,15 +102,15 @@ def _sample_profiles(
     pairs: pd.DataFrame,
     countries: tuple[str, ...],
     plan: list[tuple[str, str]],
-    archetypes: Archetypes,
+    pool: ProfilePool,
     config: BuildConfig,
     shortfalls: list[str],
 ) -> dict[tuple[str, str], np.ndarray]:
     """Disjoint profile draws (profile codes) per country for the (config, split)s of `plan`, in plan order."""
     chosen: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in plan}
-    codes = np.flatnonzero(archetypes.mask(pairs["profile"].to_numpy()))
-    codes = codes[np.argsort(archetypes.keys[codes])]  # by stable key: independent of file order
-    country_of = archetypes.countries[codes]
+    codes = np.flatnonzero(pool.mask(pairs["profile"].to_numpy()))
+    codes = codes[np.argsort(pool.keys[codes])]  # by stable key: independent of file order
+    country_of = pool.countries[codes]
     for country in countries:
         mine = _stream(config.seed, "+".join(f"{c}/{s}" for c, s in plan), country).permutation(
             codes[country_of == country]
@@ -143,23 +143,23 @@ def _share_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _rows(
-    rows: pd.DataFrame, archetypes: Archetypes, questions: dict[str, pa.Array], style: str, system: str | None
+    rows: pd.DataFrame, pool: ProfilePool, questions: dict[str, pa.Array], style: str, system: str | None
 ) -> pa.Table:
     """The kept (profile, question) pairs of one split as rows of the dataset schema, sorted by country,
     profile id and question order, so that equal inputs give equal files. Built column by column in
     arrow: no object per row."""
     profile, question = rows["profile"].to_numpy(), rows["question"].to_numpy()
-    country_rank = archetypes.country_rank[profile]
-    order = np.lexsort((question, archetypes.keys[profile], country_rank))
+    country_rank = pool.country_rank[profile]
+    order = np.lexsort((question, pool.keys[profile], country_rank))
     profile, question, country_rank = profile[order], question[order], country_rank[order]
     answer = rows["answer_index"].to_numpy()[order].astype(np.int32)
     new_profile = np.r_[True, profile[1:] != profile[:-1]]  # rows of a profile are adjacent
     distinct, profile_index = profile[new_profile], np.cumsum(new_profile) - 1
-    profile_ids = pa.array(profile_id(archetypes.keys[distinct]), pa.string()).take(profile_index)
-    persona = {name: archetypes.labels(name, distinct) for name in ATTRIBUTE_NAMES}
+    profile_ids = pa.array(profile_id(pool.keys[distinct]), pa.string()).take(profile_index)
+    attributes = {name: pool.labels(name, distinct) for name in ATTRIBUTE_NAMES}
     options = questions["options"]
     offsets = options.offsets.to_numpy()  # question q's options are values[offsets[q]:offsets[q + 1]]
-    columns = {name: values.take(profile_index) for name, values in persona.items()}
+    columns = {name: values.take(profile_index) for name, values in attributes.items()}
     columns |= {name: questions[name].take(question) for name in ("question_id", "question", "category", "options")}
     columns |= {
         "id": pc.binary_join_element_wise(profile_ids, columns["question_id"], "-"),
@@ -172,7 +172,7 @@ def _rows(
         "frequency": pa.array(_share_within(country_rank * len(options) + question, answer)),
         "prompt": messages_array(
             render_prompt_texts(
-                persona,
+                attributes,
                 profile_index,
                 {"question": questions["question"], "options": options},
                 question,
@@ -192,7 +192,7 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     codes, keys = pd.factorize(profiles["profile_key"])
     table = pair_table(codes, answer_matrix(data, questions))
     first = np.unique(codes, return_index=True)[1]  # a respondent of each profile
-    archetypes = Archetypes(
+    pool = ProfilePool(
         keys=keys.to_numpy(),
         countries=data.codes["country"].to_numpy()[first],
         attributes=profiles.iloc[first][list(ATTRIBUTE_NAMES)].reset_index(drop=True),
@@ -202,14 +202,14 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     training, cross_value = pairs[is_training], pairs[~is_training]
     shortfalls: list[str] = []
     corpus_plan = [("corpus", "validation"), ("corpus", "test"), ("cross_demographic", "test"), ("corpus", "train")]
-    draw = partial(_sample_profiles, archetypes=archetypes, config=config, shortfalls=shortfalls)
+    draw = partial(_sample_profiles, pool=pool, config=config, shortfalls=shortfalls)
     chosen = draw(training, config.training_countries, corpus_plan)
     chosen |= draw(training, config.cross_countries, [("cross_country", "test")])
     chosen |= draw(cross_value, config.training_countries, [("cross_value", "test")])
     selected = {}
     for key in SPLITS:
         source = cross_value if key[0] == "cross_value" else training
-        selected[key] = source[archetypes.mask(chosen[key])[source["profile"].to_numpy()]]
+        selected[key] = source[pool.mask(chosen[key])[source["profile"].to_numpy()]]
         if selected[key].empty:
             raise DvmapError(
                 f"{data.path}: no rows left for {key[0]}/{key[1]} after filtering "
@@ -219,9 +219,7 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     tables = (
         (
             key,
-            _rows(
-                rows, archetypes, question_columns, config.prompt_style, system_message(config.system_prompt, key[0])
-            ),
+            _rows(rows, pool, question_columns, config.prompt_style, system_message(config.system_prompt, key[0])),
         )
         for key, rows in selected.items()
     )

@@ -22,7 +22,7 @@ WVS_TERMS = (
     "The WVS data files are available without restrictions provided that they are used for non-profit purposes, "
     "that publications based on them cite the WVS data and send the citation to the World Values Survey "
     "Association, and that **the data files themselves are not redistributed**. This folder holds derived "
-    "archetype-level rows, not the respondent-level file; never add the raw WVS file to it or to its Hub repo. "
+    "profile-level rows, not the respondent-level file; never add the raw WVS file to it or to its Hub repo. "
     "Check the current terms at worldvaluessurvey.org before publishing a build."
 )
 
@@ -49,9 +49,9 @@ def card_metadata(synthetic: bool) -> dict:
 
 #: What a build keeps, by `--consensus`.
 KEPT = {
-    "strict": "kept only where every respondent of the archetype gave the same answer (Shannon entropy H = 0), "
+    "strict": "kept only where every respondent of the profile gave the same answer (Shannon entropy H = 0), "
     "as in the paper",
-    "majority": "each with the most frequent answer of the archetype's respondents, whatever their agreement "
+    "majority": "each with the most frequent answer of the profile's respondents, whatever their agreement "
     "(`--consensus majority`: `entropy` gives each row's H; the paper keeps H = 0 only)",
 }
 
@@ -69,8 +69,8 @@ def card_body(
     short = "\n".join(f"- {line}" for line in shortfalls) or "- none"
     return f"""# DVMap: high-consensus demographic-value mapping{" (SYNTHETIC)" if synthetic else ""}
 
-{warning}Demographic archetypes (11 attributes) paired with World Values Survey Wave 7 value questions,
-{KEPT[parameters["consensus"]]}, after *Fine-Grained Pluralistic Value Alignment via High-Consensus
+{warning}Demographic profiles (the paper's "archetypes", 11 attributes) paired with World Values Survey Wave 7
+value questions, {KEPT[parameters["consensus"]]}, after *Fine-Grained Pluralistic Value Alignment via High-Consensus
 Demographic-Value Mapping* (ACL 2026). Built with dvmap-hf's `dvmap build`.
 
 ## Usage
@@ -91,11 +91,11 @@ On the Hub, use the repo id (`<org>/dvmap`) in place of the folder.
 - `cross_country`: {", ".join(parameters["cross_countries"])} (unseen countries), training questions.
 - `cross_value`: training countries, the unseen questions {", ".join(parameters["cross_value_questions"])}.
 
-One row = one archetype x question: `id`, `profile_id` (stable hash of the 11 attributes), the attributes
+One row = one profile x question: `id`, `profile_id` (stable hash of the 11 attributes), the attributes
 (`country`, `gender`, `life_stage`, `marital_status`, `has_children`, `income_bracket`, `occupation`,
 `work_nature`, `education_level`, `religion`, `common_language`), `question_id`, `question`, `category`
 (WVS section), `options` (scale order), `answer`, `answer_index` (0-based), `num_options`, `support`
-(respondents of the archetype who answered), `entropy` (natural log), `frequency` (share of this answer
+(respondents of the profile who answered), `entropy` (natural log), `frequency` (share of this answer
 among rows of the same split, country and question) and `prompt` (chat messages, prompt style
 `{parameters["prompt_style"]}`, prompt version {PROMPT_VERSION}; system prompt `{parameters["system_prompt"]}`:
 {SYSTEM_PROMPT_NOTE[parameters["system_prompt"]]}).
@@ -123,7 +123,7 @@ among rows of the same split, country and question) and `prompt` (chat messages,
 
 ## Limitations
 
-Archetypes with few respondents reach H = 0 easily (a single respondent always does): `support` tells how
+Profiles with few respondents reach H = 0 easily (a single respondent always does): `support` tells how
 many answers back each row. The benchmark measures agreement with survey answers, not moral truth.
 
 ## Citation

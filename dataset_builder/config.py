@@ -52,7 +52,7 @@ def profile_sizes(text: str) -> dict[tuple[str, str], int]:
 @dataclass
 class BuildConfig:
     wvs: Path = option(help="WVS Wave 7 file: .sav, .dta or .csv (v5 or v6)", parse=Path)
-    training_countries: tuple[str, ...] = option(TRAINING_COUNTRIES, "training countries, ISO3", flag="--countries")
+    training_countries: tuple[str, ...] = option(TRAINING_COUNTRIES, "training countries, ISO3")
     cross_countries: tuple[str, ...] = option(CROSS_COUNTRIES, "unseen countries of cross_country, ISO3")
     training_questions: tuple[str, ...] = tuple(q.id for q in TRAINING_QUESTIONS)
     cross_value_questions: tuple[str, ...] = tuple(q.id for q in CROSS_VALUE_QUESTIONS)
@@ -78,11 +78,10 @@ class BuildConfig:
         "profiles drawn per country: CONFIG/SPLIT=N items overriding the defaults ("
         + ",".join(f"{c}/{s}={n}" for (c, s), n in DEFAULT_PROFILES_PER_COUNTRY.items())
         + ")",
-        flag="--profiles",
         parse=profile_sizes,
     )
     required_attributes: tuple[str, ...] = option(
-        DEFAULT_REQUIRED, "attributes a respondent must have answered ('' = none)", flag="--require"
+        DEFAULT_REQUIRED, "attributes a respondent must have answered ('' = none)"
     )
     uk: str = option(
         "merge", "merge (GBR = Great Britain + Northern Ireland) or gbr-only (Great Britain alone)", choices=UK_MODES

@@ -9,16 +9,24 @@ from collections.abc import Sequence
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.options import OptionError, with_flag
 
-from .commands import COMMANDS, analyze, data, evaluate, hub, models, release
+from .commands import COMMANDS, analyze, data, evaluate, hub, models, release, train
 
-SECTIONS = (models, data, release, evaluate, analyze, hub)  # each registers its commands; the order of --help
+SECTIONS = (models, data, release, train, evaluate, analyze, hub)  # each registers its commands; the order of --help
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with the kit's one-line errors (the usage is one `--help` away)."""
+    """argparse with the kit's one-line errors (the usage is one `--help` away), taking `--a_b` for `--a-b`
+    as TRL's parser takes `--a-b` for `--a_b` (the quickstart's `--sft-steps` beside TRL's `--max_steps`)."""
 
     def error(self, message: str):
         self.exit(2, f"dvmap: error: {message} (see `{self.prog} --help`)\n")
+
+    def _parse_optional(self, arg_string: str):
+        name, sep, value = arg_string.partition("=")
+        dashed = "--" + name[2:].replace("_", "-")
+        if name.startswith("--") and name not in self._option_string_actions and dashed in self._option_string_actions:
+            arg_string = dashed + sep + value
+        return super()._parse_optional(arg_string)
 
 
 def parser() -> argparse.ArgumentParser:

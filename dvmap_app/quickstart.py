@@ -18,7 +18,6 @@ from dvmap_hf.options import at_least, option
 from dvmap_hf.resources import resource_folder
 
 
-
 @dataclass
 class QuickstartConfig:
     out: Path = option(Path("quickstart"), "folder for everything", parse=Path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .data.folder import read_manifest
+from .data.folder import looks_like_hub_id, read_manifest
 from .errors import DvmapError
 from .options import OptionError
 from .resources import resource_folder
@@ -27,8 +27,8 @@ def push_dataset_folder(
     """Create (if needed) the dataset repo and upload the folder; old parquet shards are removed."""
     folder, message = Path(folder), message or "Upload DVMap dataset built with dvmap-hf"
     read_manifest(folder)  # refuses anything that is not a dataset folder of the kit
-    if "/" not in repo_id:
-        raise OptionError("repo_id", f"must be <owner>/<name> (bare names do not resolve on the Hub), not {repo_id!r}")
+    if not looks_like_hub_id(repo_id):
+        raise OptionError("repo_id", f"must be a Hub id <owner>/<name>, not {repo_id!r}")
     api = hub_api()
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)

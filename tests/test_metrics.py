@@ -1,13 +1,44 @@
-import evaluate
+"""`dvmap_hf/evaluation/metrics.py`: the paper's metrics and the distribution distances."""
+
+from __future__ import annotations
+
 import numpy as np
 import pytest
 import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.spatial.distance import jensenshannon
 
-from dvmap_hf.evaluation.metrics import accuracy, likert_consistency, wasserstein_distance
+from dvmap_hf.evaluation.metrics import accuracy, distribution_distances, likert_consistency, wasserstein_distance
 
-from .test_readme import ROOT
+
+def test_distribution_distances_against_scipy():
+    rng = np.random.default_rng(0)
+    k = np.array([4] * 40 + [3] * 30 + [5] * 30)
+    groups = ["a"] * 40 + ["b"] * 30 + ["c"] * 30
+    ref = np.array([rng.integers(n) for n in k])
+    pred = np.array([rng.integers(-1, n) for n in k])
+    probs = [rng.dirichlet(np.ones(n)).tolist() for n in k]
+    got = distribution_distances(pred, ref, k, groups, probs)
+    tvs, jss, soft_tvs, soft_jss = [], [], [], []
+    for g, n in (("a", 4), ("b", 3), ("c", 5)):
+        rows = np.array(groups) == g
+        real = np.bincount(ref[rows], minlength=n) / rows.sum()
+        valid = pred[rows][pred[rows] >= 0]
+        guess = np.bincount(valid, minlength=n) / len(valid)
+        soft = np.mean([probs[i] for i in np.flatnonzero(rows)], axis=0)
+        tvs.append(0.5 * np.abs(guess - real).sum())
+        jss.append(jensenshannon(guess, real, base=2))
+        soft_tvs.append(0.5 * np.abs(soft - real).sum())
+        soft_jss.append(jensenshannon(soft, real, base=2))
+    assert got["total_variation"] == pytest.approx(np.mean(tvs))
+    assert got["jensen_shannon"] == pytest.approx(np.mean(jss))
+    assert got["soft_total_variation"] == pytest.approx(np.mean(soft_tvs))
+    assert got["soft_jensen_shannon"] == pytest.approx(np.mean(soft_jss))
+    # edges: identical -> 0, disjoint point masses -> 1, a group with no valid prediction -> 1
+    assert distribution_distances([0, 1], [0, 1], 2, ["g", "g"]) == {"total_variation": 0.0, "jensen_shannon": 0.0}
+    assert distribution_distances([0], [1], 2) == {"total_variation": 1.0, "jensen_shannon": 1.0}
+    assert distribution_distances([-1], [1], 2)["jensen_shannon"] == 1.0
 
 
 def test_likert_consistency_by_hand():
@@ -79,25 +110,3 @@ def test_wasserstein_matches_scipy_with_positions_as_values(case):
 def test_bad_input_is_refused_with_a_message(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
-
-def test_evaluate_modules_load_offline_and_agree_with_the_core():
-    lc = evaluate.load(str(ROOT / "evaluate_metrics" / "likert_consistency"))
-    wd = evaluate.load(str(ROOT / "evaluate_metrics" / "wasserstein_distance"))
-    assert lc.compute(predictions=[0, 2, -1], references=[0, 1, 3], num_options=4) == {
-        "likert_consistency": likert_consistency([0, 2, -1], [0, 1, 3], 4),
-        "invalid_rate": 1 / 3,
-    }
-    groups = ["USA|Q1", "USA|Q1", "CAN|Q1", "CAN|Q1"]
-    got = wd.compute(predictions=[0, 1, 3, -1], references=[0, 0, 1, 2], num_options=4, groups=groups)
-    assert got == wasserstein_distance([0, 1, 3, -1], [0, 0, 1, 2], 4, groups)
-    raw = wd.compute(predictions=[0, 0], references=[3, 3], num_options=4, normalize=False)
-    assert raw["wasserstein_distance"] == 3.0
-
-
-def test_metric_cards_have_the_evaluate_header():
-    for name in ("likert_consistency", "wasserstein_distance", "distribution_distance"):
-        folder = ROOT / "evaluate_metrics" / name
-        card = (folder / "README.md").read_text()
-        assert card.startswith("---\n") and "- evaluate\n- metric\n" in card and "## Citation" in card
-        assert (folder / f"{name}.py").is_file() and f'evaluate.load("{name}")' in (folder / "app.py").read_text()

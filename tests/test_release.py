@@ -1,4 +1,6 @@
-"""`dvmap import-release` on small files in exactly the release's format, written here."""
+"""`dataset_builder/release.py`: `dvmap import-release` on files in the release's format, written here."""
+
+from __future__ import annotations
 
 import json
 
@@ -7,68 +9,11 @@ import pytest
 from datasets import Dataset, load_dataset
 
 from dvmap_app.cli import main
-from dvmap_hf.data.codebook import ATTRIBUTES, QUESTIONS
-from dvmap_hf.data.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN
+from dvmap_hf.data.codebook import ATTRIBUTES
+from dvmap_hf.data.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, render_prompt
 from dvmap_hf.data.schema import CONFIG_SPLITS, FEATURES
-
-PROFILE = {
-    "Country": "United States of America",
-    "Gender": "Female",
-    "Marital Status": "Married",
-    "Has Children": "has at least one child",
-    "Education Level": "Bachelor or equivalent (ISCED 6)",
-    "Occupation": "Full time employee (30 hours a week or more)",
-    "Work Nature": "Private business or industry",
-    "Religion": "Roman Catholic; Latin Church;",
-    "Life Stage": "Young Adulthood",
-    "Income Bracket": "Middle income",
-    "Common Language": "English",
-}
-
-
-def release_rows(question_ids, country="United States of America", bad=False):
-    rows = []
-    for i, qid in enumerate(question_ids):
-        q = QUESTIONS[qid]
-        rows.append(
-            {
-                "Q_id": qid,
-                **PROFILE,
-                "Country": country,
-                "Gender": ["Female", "Male"][i % 2],
-                "Category": q.category,
-                "Question": q.text,
-                "prompt": f"You are playing the role of ... {q.text}",
-                "Options": ", ".join(q.options),
-                "answer": q.options[i % len(q.options)],
-                "frequency": 0.5,
-            }
-        )
-    if bad:
-        rows.append({**rows[0], "answer": "Maybe"})  # answer not among the options
-        rows.append({**rows[0], "Options": ""})  # unparseable Options
-        rows.append({**rows[0], "Options": "Agree, Agree"})  # duplicate options
-    return rows
-
-
-@pytest.fixture
-def release(tmp_path):
-    root = tmp_path / "DVMap"
-    corpus = root / "Demographic_Value_Alignment" / "DVMap_Corpus"
-    corpus.mkdir(parents=True)
-    training = ["Q1", "Q2", "Q27", "Q46", "Q49"]
-    for name in ("train", "dev", "test"):
-        pd.DataFrame(release_rows(training, bad=name == "train")).assign(data_source="wvs").to_parquet(
-            corpus / f"{name}.parquet"
-        )
-    bench = root / "Triple-Generalization_Evaluation_Benchmark"
-    for folder, qs, country in [
-        ("Cross-Demographic", training, "Canada"),
-        ("Cross-Country", training, "Nigeria"),
-        ("Cross-Value", ["Q8", "Q61", "Q132"], "Japan"),
-    ]:
-        Dataset.from_list(release_rows(qs, country)).save_to_disk(str(bench / folder))
-    return root
+from dvmap_hf.evaluation import robustness
+from tests.support import SAMPLES, release_rows
 
 
 def test_import_the_whole_release(release, tmp_path, capsys):
@@ -186,3 +131,34 @@ def test_bad_release_input(tmp_path, capsys, make, message):
     make(tmp_path / "rel")
     assert main(["import-release", str(tmp_path / "rel"), "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_imported_release_rows_round_trip_through_the_release_style(tmp_path):
+    corpus = tmp_path / "DVMap" / "DVMap_Corpus"
+    corpus.mkdir(parents=True)
+    pd.DataFrame(SAMPLES).to_parquet(corpus / "dev.parquet")
+    from dataset_builder.release import import_release
+
+    import_release(tmp_path / "DVMap", tmp_path / "imported")
+    rows = load_dataset(str(tmp_path / "imported"), "corpus")["validation"].to_list()
+    assert len(rows) == len(SAMPLES)
+    for row in rows:
+        again = render_prompt(row, row["question"], row["options"], "release", RELEASE_SYSTEM_TRAIN)
+        assert row["prompt"] == again  # the kit's release style is the authors' template
+        assert robustness.flipped_prompt(row, "gender", "Other")[-1]["content"].count("'") >= 2
+
+
+def test_import_release_reports_rows_with_empty_fields(tmp_path):
+    import pandas as pd
+
+    corpus = tmp_path / "DVMap" / "DVMap_Corpus"
+    corpus.mkdir(parents=True)
+    rows = release_rows(["Q1", "Q2", "Q27"])
+    rows[1]["Country"] = None
+    pd.DataFrame(rows).to_parquet(corpus / "test.parquet")
+    from dataset_builder.release import import_release
+
+    report = import_release(tmp_path / "DVMap", tmp_path / "out")
+    (problem,) = report["problems"]
+    assert problem["empty_fields"] == 1 and problem["examples"][0]["why"] == "empty Country"
+    assert report["sizes"]["corpus/test"] == 2

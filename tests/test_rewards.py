@@ -1,10 +1,120 @@
+"""`dvmap_hf/training/rewards.py`: the GRPO rewards, ours and the authors' as run."""
+
+from __future__ import annotations
+
 import doctest
+import math
+import re
 
 import pytest
 
-from dvmap_hf.training import rewards
 from dvmap_hf.data.codebook import AGREE_4, AGREE_5, LEVELS
-from dvmap_hf.training.rewards import accuracy_reward, format_reward, get_likert_reward, get_reward_funcs
+from dvmap_hf.training import rewards
+from dvmap_hf.training.rewards import (
+    accuracy_reward,
+    format_reward,
+    get_likert_reward,
+    get_reward_funcs,
+    release_reward,
+)
+from tests.support import generated_completions
+
+TAGS = ("<reasoning>", "</reasoning>", "<answer>", "</answer>")
+
+
+def authors_score(solution, gold, options_text, variant="wvs", frequency=0.0):
+    """verl reward_score/WVS*.py `compute_score`, re-stated; `options_text` is the released string."""
+    clipped = solution[-300:] if len(solution) > 300 else solution
+    found = re.findall(r"<answer>(.*?)</answer>", clipped, flags=re.DOTALL)
+    answer = found[-1].strip() if found else None
+    if answer in ("", "..."):
+        answer = None
+    bonus = 0.0
+    for tag in TAGS:
+        if tag in solution:
+            bonus += 0.2
+    if answer is None:
+        return bonus
+    others = [o for o in options_text if o != gold]
+    lenient = gold in answer and all(o not in answer for o in others)
+    p = 1 - frequency
+    if variant == "wvs":
+        return 2.0 + bonus if answer == gold else (1.0 + bonus if lenient else bonus)
+    if answer in options_text:
+        if answer == gold:
+            return {"d": 2.0 + bonus, "p": 2.0 * p + bonus, "g": 2.0 + bonus + 1}[variant]
+        i, j, n = options_text.index(answer), options_text.index(gold), len(options_text)
+        if variant == "g":
+            return math.exp(-(((i - j) / (n - 1)) ** 2) / (2 * 0.25**2)) + bonus
+        dr = 1 - abs(i - j) / n
+        return dr + bonus if variant == "d" else dr * p + bonus
+    if lenient:
+        return 1.0 + bonus if variant != "p" else 1.0 * p + bonus
+    matches = [o for o in others if o in answer]
+    if variant == "g" or len(matches) != 1:
+        return bonus
+    dr = 1 - abs(options_text.index(matches[0]) - options_text.index(gold)) / len(options_text)
+    return 0.5 * dr + bonus if variant == "d" else 0.5 * dr * p + bonus
+
+
+CRAFTED = [
+    ("<answer>Agree</answer>", 2.4),  # exact, two tags
+    ("<reasoning>r</reasoning>\n<answer>\n Agree \n</answer>", 2.8),
+    ("<answer>Agree</answer>" + "x" * 300, 0.4),  # the answer is outside the last 300 characters
+    ("<answer>Agree</answer> then <answer>Disagree</answer>", 0.4),  # several blocks: the last counts
+    ("<answer>Agree", 0.2),  # unclosed
+    ("<ANSWER>Agree</ANSWER>", 0.0),  # upper-case tags count for nothing
+    ("<answer>...</answer>", 0.4),  # the placeholder is no answer
+    ("<answer></answer>", 0.4),  # empty
+    ("<answer>Strongly agree</answer>", 0.4),  # another option that contains the gold one
+    ("<answer>I Agree</answer>", 0.4),  # contains the gold option: the lenient 1.0 never fires as released
+]
+
+
+@pytest.mark.parametrize("completion, expected", CRAFTED)
+def test_release_reward_on_crafted_cases(completion, expected):
+    got = rewards.release_reward([completion], options=[AGREE_4], answer_index=[1])
+    assert got == [pytest.approx(expected)]
+    assert got == [authors_score(completion, "Agree", ", ".join(AGREE_4))]
+
+
+def test_release_reward_equals_the_authors_value_on_generated_completions():
+    cases = list(generated_completions(3000))
+    completions = [c for c, *_ in cases]
+    conversational = [[{"role": "assistant", "content": c}] for c in completions]
+    options, index = [o for _, o, _, _ in cases], [i for _, _, i, _ in cases]
+    expected = [authors_score(c, o[i], ", ".join(o)) for c, o, i, _ in cases]
+    assert rewards.release_reward(completions, options=options, answer_index=index) == expected  # exact floats
+    assert rewards.release_reward(conversational, options=options, answer_index=index) == expected
+    assert len(set(expected)) >= 8  # the cases reach every branch and tag count
+
+
+@pytest.mark.parametrize(
+    "name, variant",
+    [("release_distance_reward", "d"), ("release_rarity_reward", "p"), ("release_gaussian_reward", "g")],
+)
+def test_released_variants_equal_the_authors_value(name, variant):
+    cases = list(generated_completions(3000, seed=1))
+    reward = rewards.get_reward_funcs([name])[0]
+    got = reward(
+        [c for c, *_ in cases],
+        options=[o for _, o, _, _ in cases],
+        answer_index=[i for _, _, i, _ in cases],
+        frequency=[f for *_, f in cases],
+    )
+    assert got == [authors_score(c, o[i], ", ".join(o), variant, f) for c, o, i, f in cases]
+    assert reward.__name__ == name
+
+
+def test_rewards_refuse_rows_that_disagree_with_their_options():
+    with pytest.raises(ValueError, match="row 0: 1 option"):
+        get_likert_reward()(["<answer>A</answer>"], options=[["A"]], answer_index=[0], num_options=[1])
+    with pytest.raises(ValueError, match="row 1: num_options 5 but 3 options"):
+        get_likert_reward()(["x", "y"], options=[["a", "b", "c"]] * 2, answer_index=[0, 0], num_options=[3, 5])
+    with pytest.raises(ValueError, match="answer_index 3 is not an index of its 3 options"):
+        accuracy_reward(["x"], options=[["a", "b", "c"]], answer_index=[3])
+    with pytest.raises(ValueError, match="answer_index -1"):
+        release_reward(["x"], options=[["a", "b"]], answer_index=[-1])
 
 
 def test_docstring_examples_run():

@@ -1,4 +1,4 @@
-"""High-consensus archetypes: Shannon entropy of each (profile, question) answer distribution.
+"""High-consensus profiles: Shannon entropy of each (profile, question) answer distribution.
 
 Entropy uses the natural log (a near-uniform 3-way split gives H ~= 1.09, as the paper's Fig. 1
 implies). `strict` keeps pairs with H == 0 (every respondent of the profile gave the same answer,

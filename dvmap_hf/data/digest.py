@@ -2,6 +2,8 @@
 
 `file_sha256_beside` hashes in a child process: pyreadstat holds the GIL for a whole read, so a
 hashing thread would wait for it, while a child runs on the other core and costs the build nothing.
+Measured on the 2-core machine (2026-12-02, the 467 MB full-size synthetic .sav, three rounds): the read
+alone 1.19-1.38 s, read + `hashlib.file_digest` in a thread 1.65-1.76 s, read + this child 1.21-1.39 s.
 This module imports only the standard library, so the child starts in milliseconds.
 """
 
@@ -17,11 +19,8 @@ from pathlib import Path
 
 
 def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @contextmanager

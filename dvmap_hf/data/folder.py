@@ -113,15 +113,25 @@ def read_manifest(folder: str | Path) -> dict:
 
 
 def hub_offline() -> bool:
-    """HF_HUB_OFFLINE / HF_DATASETS_OFFLINE, as the HF libraries read them."""
-    return any(
-        os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-    )
+    """Whether the Hub is off as `datasets` sees it: huggingface_hub's HF_HUB_OFFLINE, or HF_DATASETS_OFFLINE."""
+    from datasets import config
+
+    return bool(config.HF_HUB_OFFLINE)
 
 
 def looks_like_hub_id(name: str) -> bool:
-    """`owner/name` (dots allowed, as in `meta-llama/Llama-3.2-3B-Instruct`), not a relative or absolute path."""
-    return name.count("/") == 1 and not name.startswith((".", "/", "~"))
+    """`owner/name` as the Hub validates repository ids (dots allowed, as in `meta-llama/Llama-3.2-3B-Instruct`);
+    a bare name, a relative or an absolute path is not one."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    if str(name).count("/") != 1:
+        return False
+    try:
+        validate_repo_id(str(name))
+    except HFValidationError:
+        return False
+    return True
 
 
 def resolve_dataset(dataset: str | Path) -> str:

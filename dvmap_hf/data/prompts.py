@@ -1,6 +1,6 @@
 """Prompt rendering: the structured chain-of-thought template of the paper (App. C, Algorithm 1).
 
-Styles: `structured_cot` (default, the paper's DVMap template), `free_cot` (same persona, "think
+Styles: `structured_cot` (default, the paper's DVMap template), `free_cot` (same profile text, "think
 step by step": the Standard-RL ablation of Sec. 5.8), `direct` (answer only: the base-model
 setting), `release` (the authors' released prompt text, byte for byte) and `compact` (labelled
 attribute lines, for small models trained on a CPU). Every style asks for the
@@ -23,7 +23,7 @@ PROMPT_VERSION = 2  # 2: the `release` and `compact` styles, the authors' system
 SYSTEM_PROMPTS = ("release", "none")
 DEFAULT_SYSTEM_PROMPT = "release"  # the authors' system message before every prompt, as they trained and evaluated
 
-PERSONA = (
+PROFILE = (
     "You are playing the role of a {life_stage} {gender} from {country}.\n"
     "You are {marital_status} and {has_children}.\n"
     "You have completed your education at the level of {education_level}.\n"
@@ -71,7 +71,7 @@ OPTION_SEPARATOR = ", "
 # indentation, values but the country, gender, life stage, marital status, parenthood and language sit
 # in single quotes, and two sentences run together ("English.You practice").
 _RELEASE_INDENT = " " * 12
-RELEASE_PERSONA = (
+RELEASE_PROFILE = (
     "\n    " + _RELEASE_INDENT + "You are playing the role of a {life_stage} {gender} from {country}. "
     "You are {marital_status} and {has_children}. "
     "You have completed your education at the level of '{education_level}'. "
@@ -116,7 +116,7 @@ RELEASE_TASK = "".join(
 # attributes as short labelled lines and the answer format; no instructions to read past. The question
 # comes first so that, reading left to right, each attribute is seen knowing what is asked.
 COMPACT_INPUT = "Question: {question}\nOptions: {options}\n"
-COMPACT_PERSONA = (
+COMPACT_PROFILE = (
     "".join(
         f"{label}: {{{name}}}\n"
         for label, name in (
@@ -138,18 +138,18 @@ COMPACT_PERSONA = (
 
 
 class Template(NamedTuple):
-    persona: str  # filled per profile
+    profile: str  # filled per profile
     rest: str  # filled per question (the instructions, the question and its options)
-    question_first: bool = False  # the message is rest + persona instead of persona + rest
+    question_first: bool = False  # the message is rest + profile instead of profile + rest
 
 
 #: style -> its template.
 TEMPLATES = {
-    "structured_cot": Template(PERSONA, STRUCTURED_COT + INPUT),
-    "free_cot": Template(PERSONA, FREE_COT + INPUT),
-    "direct": Template(PERSONA, DIRECT + INPUT),
-    "release": Template(RELEASE_PERSONA, RELEASE_TASK),
-    "compact": Template(COMPACT_PERSONA, COMPACT_INPUT, question_first=True),
+    "structured_cot": Template(PROFILE, STRUCTURED_COT + INPUT),
+    "free_cot": Template(PROFILE, FREE_COT + INPUT),
+    "direct": Template(PROFILE, DIRECT + INPUT),
+    "release": Template(RELEASE_PROFILE, RELEASE_TASK),
+    "compact": Template(COMPACT_PROFILE, COMPACT_INPUT, question_first=True),
 }
 PROMPT_STYLES = tuple(TEMPLATES)
 
@@ -226,11 +226,11 @@ def render_prompt(
     style: str = "structured_cot",
     system: str | None = None,
 ) -> list[dict[str, str]]:
-    """The conversation for one archetype x question: the optional system message, then the user message."""
+    """The conversation for one profile x question: the optional system message, then the user message."""
     template = _templates(style)
     values = {**profile, "question": question, "options": OPTION_SEPARATOR.join(options)}
-    persona, rest = _fill(template.persona, values), _fill(template.rest, values)
-    return as_messages(rest + persona if template.question_first else persona + rest, system)
+    profile, rest = _fill(template.profile, values), _fill(template.rest, values)
+    return as_messages(rest + profile if template.question_first else profile + rest, system)
 
 
 def answer_text(option: str) -> str:
@@ -256,19 +256,19 @@ def render_prompt_texts(
     """The user message of every row, row i being profile `profile_index[i]` asked question `question_index[i]`.
 
     `profiles` holds the 11 attribute columns of the distinct profiles, `questions` the `question` and
-    the `options` (a list column) of the distinct questions. Each persona and each input
+    the `options` (a list column) of the distinct questions. Each profile text and each input
     block is rendered once, then the two are joined by a take: 80,000 rows cost about as much as
     5,000 profiles.
     """
     import pyarrow.compute as pc
 
     template = _templates(style)
-    persona = _fill_columns(template.persona, profiles).take(profile_index)
+    profile = _fill_columns(template.profile, profiles).take(profile_index)
     rest = _fill_columns(
         template.rest,
         {"question": questions["question"], "options": pc.binary_join(questions["options"], OPTION_SEPARATOR)},
     ).take(question_index)
-    return pc.binary_join_element_wise(*((rest, persona) if template.question_first else (persona, rest)), "")
+    return pc.binary_join_element_wise(*((rest, profile) if template.question_first else (profile, rest)), "")
 
 
 PLAIN_DELIMITER = "\n"  # between a plain-text prompt and the answer (the harness task's target_delimiter)

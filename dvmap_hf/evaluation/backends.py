@@ -124,6 +124,7 @@ class OpenAIBackend:
     name = "openai"
     prompt_format = "chat messages (the endpoint applies its chat template)"
     fallbacks = 0
+    first_backoff = 1.0  # seconds before the first retry; each next wait doubles, up to 30 s
 
     def __init__(self, model: str, generation: InferenceConfig, api_key: str | None = None):
         import os
@@ -160,7 +161,7 @@ class OpenAIBackend:
         }
         if sampling.get("top_k"):  # not an OpenAI parameter: sent only when asked for (vLLM servers take it)
             body["top_k"] = sampling["top_k"]
-        delay, last = 1.0, "no attempt"
+        delay, last = self.first_backoff, "no attempt"
         for attempt in range(gen.max_retries + 1):
             if self.stop.is_set():
                 raise DvmapError(f"endpoint {self.url}: stopped, another request of the batch failed")

@@ -40,7 +40,7 @@ def _checked(options: list[Sequence[str]], answer_index: list[int], num_options:
 def accuracy_reward(
     completions: list[Any], options: list[Sequence[str]], answer_index: list[int], **kwargs
 ) -> list[float]:
-    """1.0 when the parsed option is the archetype's answer, else 0.0.
+    """1.0 when the parsed option is the profile's answer, else 0.0.
 
     Example:
         >>> accuracy_reward(["<answer>Agree</answer>", "<answer>Disagree</answer>"],

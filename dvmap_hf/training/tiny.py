@@ -26,7 +26,7 @@ FORMAT_TAGS = ["<answer>", "</answer>", "<reasoning>", "</reasoning>"]
 
 def kit_texts() -> Iterator[str]:
     """Every string the kit's prompts and answers are made of."""
-    yield from (part for template in TEMPLATES.values() for part in (template.persona, template.rest))
+    yield from (part for template in TEMPLATES.values() for part in (template.profile, template.rest))
     yield from (RELEASE_SYSTEM_TRAIN, RELEASE_SYSTEM_EVAL)
     for question in QUESTIONS.values():
         yield question.text
@@ -96,7 +96,9 @@ def build_tiny_model(out: str | Path, spec: TinyModelConfig = TinyModelConfig())
     )
     torch.manual_seed(spec.seed)
     model = Qwen3ForCausalLM(config)
-    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    model.generation_config = GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
     with atomic_dir(out, force=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

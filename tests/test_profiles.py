@@ -1,14 +1,14 @@
-import math
+"""`dvmap_hf/data/profiles.py`: the 11 attributes of a respondent and profile keys."""
+
+from __future__ import annotations
+
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from dvmap_hf.data.codebook import ATTRIBUTE_NAMES, NOT_ANSWERED, QUESTIONS
-from dvmap_hf.data.consensus import pair_table
+from dvmap_hf.data.codebook import ATTRIBUTE_NAMES, NOT_ANSWERED
 from dvmap_hf.data.profiles import profile_frame, profile_id, profile_keys
 from dvmap_hf.data.wvs import WVSData
 from dvmap_hf.errors import DvmapError
@@ -137,55 +137,3 @@ def test_profile_ids_are_zero_padded_hex_that_sort_like_the_keys():
     ids = profile_id(keys)
     assert ids.tolist() == [f"{int(k):016x}" for k in keys]
     assert sorted(ids.tolist()) == ids.tolist() and len(profile_id(keys[:0])) == 0
-
-
-def test_pair_table_by_hand():
-    profile = np.array([0, 0, 0, 0, 1, 1, 2])
-    answers = np.array([[0, 2], [0, 2], [1, 2], [1, -1], [3, 0], [3, -1], [-1, -1]], dtype=np.int8)
-    frame = pair_table(profile, answers).frame.set_index(["profile", "question"])
-    assert frame.loc[(0, 0)].tolist() == pytest.approx([0, 4, math.log(2), 2])  # tie -> earliest option
-    assert frame.loc[(0, 1)].tolist() == pytest.approx([2, 3, 0.0, 1])
-    assert frame.loc[(1, 0)].tolist() == pytest.approx([3, 2, 0.0, 1])
-    assert frame.loc[(1, 1)].tolist() == pytest.approx([0, 1, 0.0, 1])
-    assert (2, 0) not in frame.index  # no valid answer -> no pair
-
-
-def test_pair_table_with_many_profiles_and_int8_answers():
-    profile = np.array([0, 40_000, 40_000, 40_000])
-    answers = np.array([[1], [2], [2], [0]], dtype=np.int8)
-    frame = pair_table(profile, answers).frame.set_index("profile")
-    assert frame.loc[40_000, ["answer_index", "support", "distinct"]].tolist() == [2, 3, 2]
-    assert frame.loc[0, "answer_index"] == 1 and len(frame) == 2
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-1, 3), st.integers(-1, 4)), min_size=1, max_size=80))
-def test_pair_table_matches_a_plain_groupby(rows):
-    profile = np.array([r[0] for r in rows])
-    answers = np.array([[r[1], r[2]] for r in rows], dtype=np.int8)
-    table = pair_table(profile, answers)
-    long = pd.DataFrame(
-        {"profile": np.repeat(profile, 2), "question": np.tile([0, 1], len(rows)), "answer": answers.ravel()}
-    )
-    long = long[long.answer >= 0]
-    expected = long.groupby(["profile", "question"])["answer"].agg(
-        support="size",
-        distinct="nunique",
-        entropy=lambda a: float(-(a.value_counts(normalize=True) * np.log(a.value_counts(normalize=True))).sum()),
-        mode=lambda a: int(a.value_counts().sort_index().idxmax()),
-    )
-    got = table.frame.set_index(["profile", "question"]).sort_index()
-    assert got["support"].tolist() == expected["support"].tolist()
-    assert got["distinct"].tolist() == expected["distinct"].tolist()
-    assert got["answer_index"].tolist() == expected["mode"].tolist()
-    np.testing.assert_allclose(got["entropy"], expected["entropy"], atol=1e-12)
-    strict = table.kept("strict")
-    assert (strict["distinct"] == 1).all() and (strict["entropy"] == 0).all()
-    assert len(table.kept("majority")) == len(got)
-    assert (table.kept("majority", min_support=2)["support"] >= 2).all()
-
-
-def test_scale_10_questions_are_cut_into_low_medium_high():
-    q49 = QUESTIONS["Q49"]
-    assert q49.option_index(np.array([1, 3, 4, 7, 8, 10, -1, 0])).tolist() == [0, 0, 1, 1, 2, 2, -1, -1]
-    assert QUESTIONS["Q36"].option_index(np.array([1, 5, 6])).tolist() == [0, 4, -1]

@@ -1,3 +1,7 @@
+"""`dvmap_hf/data/wvs.py`: reading WVS files (.sav, .dta, .csv)."""
+
+from __future__ import annotations
+
 import numpy as np
 import pandas as pd
 import pyreadstat
@@ -5,7 +9,6 @@ import pytest
 
 from dvmap_hf.data.codebook import CROSS_COUNTRIES, TRAINING_COUNTRIES
 from dvmap_hf.data.profiles import profile_frame
-from dvmap_hf.data.synth import SynthConfig, synthesize
 from dvmap_hf.data.wvs import read_wvs
 from dvmap_hf.errors import DvmapError
 
@@ -49,11 +52,6 @@ def _write(frame: pd.DataFrame, path, labels=None):
     else:
         pyreadstat.write_sav(frame, str(path), variable_value_labels=labels or {})
     return path
-
-
-@pytest.fixture
-def tiny():
-    return synthesize(SynthConfig(respondents=400, seed=3))
 
 
 def test_file_label_is_the_fallback_for_a_code_the_codebook_lacks(tmp_path, tiny):

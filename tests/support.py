@@ -1,0 +1,147 @@
+"""Plain helpers and data shared by several test modules (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from datasets import load_dataset
+
+from dataset_builder import BuildConfig
+from dvmap_hf.data.codebook import (
+    AGREE_4,
+    LEVELS,
+    QUESTIONS,
+)
+from dvmap_hf.data.synth import SynthConfig
+from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
+
+SMALL_SPEC = SynthConfig(respondents=6000, seed=7)
+SMALL_PROFILES = {
+    ("corpus", "train"): 60,
+    ("corpus", "validation"): 10,
+    ("corpus", "test"): 10,
+    ("cross_demographic", "test"): 10,
+    ("cross_country", "test"): 15,
+    ("cross_value", "test"): 20,
+}
+
+
+def small_config(wvs, **overrides) -> BuildConfig:
+    return BuildConfig(wvs=wvs, profiles_per_country=dict(SMALL_PROFILES), **overrides)
+
+
+def _png(path):
+    return path.stat().st_size > 1000 and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def _load(folder, config):
+    return load_dataset(str(folder), config)
+
+
+def _spec(built, model="majority", config="cross_demographic", **generation):
+    return EvalConfig(model, str(built[0]), config, generation=InferenceConfig(**generation))
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RecordingHub:
+    """Stands in for huggingface_hub.HfApi in the one test that must not reach the network."""
+
+    def __init__(self):
+        self.calls = []
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs))
+
+    def create_branch(self, repo_id, **kwargs):
+        self.calls.append(("create_branch", repo_id, kwargs))
+
+    def upload_folder(self, **kwargs):
+        self.calls.append(("upload_folder", kwargs["repo_id"], kwargs))
+        return type("Commit", (), {"commit_url": f"https://huggingface.co/datasets/{kwargs['repo_id']}/commit/1"})()
+
+
+PROFILE = {
+    "Country": "United States of America",
+    "Gender": "Female",
+    "Marital Status": "Married",
+    "Has Children": "has at least one child",
+    "Education Level": "Bachelor or equivalent (ISCED 6)",
+    "Occupation": "Full time employee (30 hours a week or more)",
+    "Work Nature": "Private business or industry",
+    "Religion": "Roman Catholic; Latin Church;",
+    "Life Stage": "Young Adulthood",
+    "Income Bracket": "Middle income",
+    "Common Language": "English",
+}
+
+
+def release_rows(question_ids, country="United States of America", bad=False):
+    rows = []
+    for i, qid in enumerate(question_ids):
+        q = QUESTIONS[qid]
+        rows.append(
+            {
+                "Q_id": qid,
+                **PROFILE,
+                "Country": country,
+                "Gender": ["Female", "Male"][i % 2],
+                "Category": q.category,
+                "Question": q.text,
+                "prompt": f"You are playing the role of ... {q.text}",
+                "Options": ", ".join(q.options),
+                "answer": q.options[i % len(q.options)],
+                "frequency": 0.5,
+            }
+        )
+    if bad:
+        rows.append({**rows[0], "answer": "Maybe"})  # answer not among the options
+        rows.append({**rows[0], "Options": ""})  # unparseable Options
+        rows.append({**rows[0], "Options": "Agree, Agree"})  # duplicate options
+    return rows
+
+
+SAMPLES = [json.loads(line) for line in (Path(__file__).parent / "data" / "release_samples.jsonl").open()]
+
+OPTION_SETS = [AGREE_4, LEVELS, list(QUESTIONS["Q8"].options), ["Yes, definitely", "No", "N"], ["a", "b"]]
+
+PIECES = ["<answer>", "</answer>", "<ANSWER>", "</Answer>", "<reasoning>", "</reasoning>", "...", " ", "\n", "so"]
+
+
+def generated_completions(n: int, seed: int = 0):
+    """Completions built from tags, options, fragments and filler (some past the 300-character window)."""
+    rng = random.Random(seed)
+    for _ in range(n):
+        options = rng.choice(OPTION_SETS)
+        words = PIECES + list(options) + [o.lower() for o in options] + [f"I pick {rng.choice(options)}!"]
+        parts = [rng.choice(words) for _ in range(rng.randint(0, 8))]
+        if rng.random() < 0.5:  # a well-formed answer somewhere
+            parts.insert(rng.randint(0, len(parts)), f"<answer>{rng.choice(['', ' ', *options])}</answer>")
+        if rng.random() < 0.2:  # push earlier text out of the 300-character window
+            parts.insert(rng.randint(0, len(parts)), "x" * rng.choice([100, 290, 301, 600]))
+        yield "".join(parts), options, rng.randrange(len(options)), rng.random()
+
+
+def authors_correct(text, options, gold):
+    """eval_api_parallel.py: split-based extraction, exact or the gold option contained with no other."""
+    parts = text.split("<answer>")
+    predicted = None
+    if len(parts) >= 2 and "</answer>" in parts[-1]:
+        predicted = parts[-1].split("</answer>")[0].strip()
+    expected = options[gold]
+    others = [o.strip() for o in ", ".join(options).strip().split(",") if o.strip() != expected]
+    if predicted == expected:
+        return True
+    return bool(predicted) and expected in predicted and all(o not in predicted for o in others)
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dvmap: error:") and "Traceback" not in err and len(err.splitlines()) == 1, err
+    return err
+
+
+ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,61 @@
+"""`dvmap_hf/training/arguments.py`: recipes and script arguments."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import yaml
+
+from dvmap_hf.training.arguments import parse_grpo, parse_sft
+from tests.support import ROOT
+
+RECIPES = sorted((ROOT / "training" / "recipes").glob("*.yaml"))
+
+#: Processes of the released scripts that ran on more than one GPU (0.6B: 2 nodes x 1; 8B: 1 node x 2).
+RELEASE_PROCESSES = {"qwen3-0.6b-release": 2, "qwen3-8b-release": 2}
+
+
+def _same(parsed, raw) -> bool:
+    """Equal once TrainingArguments' own normalisations are undone (enums, report_to: none -> [])."""
+    if raw == "none" and parsed == []:
+        return True
+    if isinstance(parsed, list) and not isinstance(raw, list):
+        return parsed == [raw]
+    if isinstance(raw, float):
+        return math.isclose(parsed, raw)
+    return getattr(parsed, "value", parsed) == raw
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
+def test_recipes_parse_with_every_key_known(recipe):
+    """GPU recipes are parsed with --use_cpu true (bf16 needs a GPU otherwise); values must survive."""
+    raw = yaml.safe_load(recipe.read_text())
+    parse = parse_sft if "sft" in recipe.stem else parse_grpo
+    script, training, model = parse(["--config", str(recipe), "--use_cpu", "true"])
+    parsed = {**vars(script), **vars(model), **{k: getattr(training, k) for k in dir(training) if k in raw}}
+    for key, value in raw.items():
+        assert _same(parsed[key], value), key
+    if recipe.stem.endswith("-release"):  # the authors' scripts: lr 1e-6, verl's T = 1.0, their reward
+        processes = RELEASE_PROCESSES.get(recipe.stem, 1)
+        assert (
+            training.learning_rate == 1e-6
+            and training.temperature == 1.0
+            and script.reward_funcs == ["release_reward"]
+        )
+        assert training.per_device_train_batch_size * processes * training.gradient_accumulation_steps == 512
+        assert training.generation_batch_size == (128 if "8b" in recipe.stem else 64) * training.num_generations
+        assert training.beta == (0.0 if "8b" in recipe.stem else 0.001) and training.num_train_epochs == 1
+        assert f"--num_processes {processes}" in recipe.read_text() or processes == 1
+    elif "qwen3" in recipe.stem or "llama" in recipe.stem:  # the paper text: lr 5e-6, T = 0.7, batch 64 x 8
+        assert training.temperature == 0.7 and training.num_generations == 8 and training.num_train_epochs == 1
+        assert training.generation_batch_size == 64 * 8
+        assert training.per_device_train_batch_size * 8 * training.gradient_accumulation_steps == 512
+        assert training.push_to_hub and training.hub_model_id and training.hub_strategy == "every_save"
+
+
+def test_a_mistyped_recipe_key_fails_loudly(tmp_path):
+    recipe = tmp_path / "typo.yaml"
+    recipe.write_text((ROOT / "training/recipes/tiny-cpu.yaml").read_text() + "learning_rte: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rte"):
+        parse_grpo(["--config", str(recipe)])

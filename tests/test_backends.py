@@ -1,0 +1,156 @@
+"""`dvmap_hf/evaluation/backends.py`: the transformers and openai backends."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from datasets import load_dataset
+
+from dvmap_hf.errors import DvmapError
+from dvmap_hf.evaluation.backends import OpenAIBackend, TransformersBackend
+from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
+from dvmap_hf.evaluation.predictors import make_predictor
+from dvmap_hf.evaluation.runner import run_eval
+
+
+def test_transformers_backend_generates_with_the_chat_template(built, tiny_model):
+    predictor = make_predictor(
+        EvalConfig(str(tiny_model), str(built[0]), generation=InferenceConfig(max_new_tokens=5, greedy=True))
+    )
+    assert predictor.tokenizer.padding_side == "left"
+    from datasets import load_dataset
+
+    rows = load_dataset(str(built[0]), "cross_value")["test"].select(range(4)).to_list()
+    rendered = predictor.render([r["prompt"] for r in rows])
+    assert rendered[0].startswith("<|im_start|>system\n\nRespond in the following format:")
+    assert "<|im_start|>user\n" in rendered[0] and rendered[0].endswith("<|im_start|>assistant\n")
+    batched = predictor(rows)
+    one_by_one = [predictor([row])[0] for row in rows]
+    assert batched == one_by_one  # left padding: batching does not change greedy outputs
+
+
+class FakeEndpoint(BaseHTTPRequestHandler):
+    """An OpenAI-compatible /chat/completions on 127.0.0.1 that fails the first call with a 503."""
+
+    calls = 0
+    lock = threading.Lock()
+
+    def do_POST(self):  # noqa: N802
+        with self.lock:  # the server answers on several threads at once
+            type(self).calls += 1
+            first = type(self).calls == 1
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).last_body = body
+        if first:
+            self.send_response(503)
+            self.end_headers()
+            return
+        option = body["messages"][-1]["content"].split('"Options": [')[1].split(",")[0].rstrip("]")
+        payload = json.dumps({"choices": [{"message": {"content": f"<answer>{option}</answer>"}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_openai_backend_with_retries_against_a_local_endpoint(built, tmp_path, monkeypatch):
+    monkeypatch.setattr(OpenAIBackend, "first_backoff", 0.01)  # retries without the real second
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        spec = EvalConfig(
+            "fake-model",
+            str(built[0]),
+            "cross_value",
+            backend="openai",
+            limit=12,
+            generation=InferenceConfig(
+                api_base=f"http://127.0.0.1:{server.server_port}/v1", concurrency=4, batch_size=6
+            ),
+        )
+        metrics = run_eval(spec, tmp_path / "api")
+    finally:
+        server.shutdown()
+    assert metrics["overall"]["rows"] == 12 and metrics["overall"]["invalid_rate"] == 0
+    assert FakeEndpoint.calls == 13  # one 503, retried
+    body = FakeEndpoint.last_body  # explicit sampling settings; top_k (not an OpenAI field) only when set
+    assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.7, 1.0, 1024) and "top_k" not in body
+    assert body["messages"][0]["role"] == "system"
+
+
+class Waits:
+    """Stands in for the backend's stop event: records each backoff wait instead of sleeping."""
+
+    def __init__(self):
+        self.delays, self.flag = [], False
+
+    def wait(self, delay):
+        self.delays.append(delay)
+        return self.flag
+
+    def is_set(self):
+        return self.flag
+
+    def set(self):
+        self.flag = True
+
+    def clear(self):
+        self.flag = False
+
+
+def test_openai_retries_are_bounded_and_do_not_wait_after_the_last(monkeypatch):
+    from dvmap_hf.evaluation.backends import OpenAIBackend
+
+    backend = OpenAIBackend("m", InferenceConfig(api_base="http://127.0.0.1:9/v1", max_retries=2, timeout=5))
+    posts = []
+    monkeypatch.setattr(backend, "_post", lambda body: posts.append(body) or (503, "busy"))
+    backend.stop = Waits()
+    with pytest.raises(DvmapError, match="HTTP 503: busy.*after 3 attempt"):
+        backend._one([{"role": "user", "content": "q"}], seed=0)
+    assert len(posts) == 3 and backend.stop.delays == [1.0, 2.0]  # two backoffs between three attempts
+    assert backend.stop.is_set()  # the rest of the batch gives up at once
+
+
+def test_a_dead_endpoint_stops_the_whole_batch_at_the_first_refusal(monkeypatch):
+    from dvmap_hf.evaluation.backends import OpenAIBackend
+
+    backend = OpenAIBackend("m", InferenceConfig(api_base="http://127.0.0.1:9/v1", concurrency=4))
+    posts = []
+    real_post = backend._post
+    monkeypatch.setattr(backend, "_post", lambda body: posts.append(1) or real_post(body))
+    rows = [{"id": str(i), "prompt": [{"role": "user", "content": "q"}]} for i in range(16)]
+    with pytest.raises(DvmapError, match="Connection refused|stopped"):
+        backend(rows)
+    assert len(posts) <= 4  # at most the requests already in flight; the 12 queued never start
+
+
+def test_sampling_settings_reach_generate_unchanged(built, tiny_model, tmp_path):
+    """A model that ships Qwen3's sampling defaults (top_k 20, top_p 0.95) must not impose them."""
+    import shutil
+
+    from transformers import GenerationConfig as HFGenerationConfig
+
+    model_dir = tmp_path / "qwen-like"
+    shutil.copytree(tiny_model, model_dir)
+    HFGenerationConfig(do_sample=True, temperature=0.6, top_k=20, top_p=0.95).save_pretrained(model_dir)
+    backend = TransformersBackend.from_pretrained(str(model_dir), InferenceConfig(max_new_tokens=3, temperature=0.7))
+    seen = {}
+    original = backend.model.generate
+
+    def recording(**kwargs):
+        seen.update(kwargs)
+        return original(**kwargs)
+
+    backend.model.generate = recording
+    rows = load_dataset(str(built[0]), "cross_value")["test"].select(range(2)).to_list()
+    backend(rows)
+    assert (seen["do_sample"], seen["temperature"], seen["top_p"], seen["top_k"]) == (True, 0.7, 1.0, 0)
+    assert seen["max_new_tokens"] == 3
+    settings = InferenceConfig(top_p=0.9, top_k=5).identity()
+    assert settings["top_p"] == 0.9 and settings["top_k"] == 5  # recorded in run.json and metrics.json

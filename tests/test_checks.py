@@ -1,0 +1,43 @@
+"""`dvmap_hf/training/checks.py`: what fails a training run at once."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dvmap_hf.training.arguments import parse_grpo
+from dvmap_hf.training.mains import grpo_main
+
+
+def test_training_fails_at_once_on_a_missing_model_or_dataset(built_plain, tmp_path, monkeypatch):
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    recipe = os.path.join(os.path.dirname(__file__), "..", "training", "recipes", "tiny-cpu.yaml")
+    args = ["--config", recipe, "--output_dir", str(tmp_path / "o")]
+    with pytest.raises(SystemExit, match="dataset_name: dvmap: no such dataset folder"):
+        grpo_main(*parse_grpo(args))
+    (tmp_path / "dvmap").symlink_to(built_plain)
+    with pytest.raises(SystemExit, match=r"runs/tiny-qwen3: no such model folder \(`dvmap tiny-model"):
+        grpo_main(*parse_grpo(args))
+
+
+def test_gpu_pieces_say_which_extra_to_install(monkeypatch):
+    from dvmap_hf.training import checks
+
+    with pytest.raises(SystemExit, match=r"flash-attn: pip install -e '\.\[gpu\]'"):
+        checks.check_gpu_extras(False, "flash_attention_2")
+    with pytest.raises(SystemExit, match="use_vllm: true needs vLLM"):
+        checks.check_gpu_extras(True, None)
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    with pytest.raises(SystemExit, match="DeepSpeed, which is not installed"):
+        checks.check_launch_extras()
+
+
+def test_resume_without_checkpoint_is_refused(tmp_path):
+    from dvmap_hf.training.checks import resume_checkpoint
+
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        resume_checkpoint("true", str(tmp_path))
+    assert resume_checkpoint(None, str(tmp_path)) is None

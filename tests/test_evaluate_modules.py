@@ -1,0 +1,60 @@
+"""`evaluate_metrics/`: the `evaluate` modules over the metrics core."""
+
+from __future__ import annotations
+
+import os
+
+import evaluate
+import pytest
+
+from dvmap_hf.evaluation.metrics import distribution_distances, likert_consistency, wasserstein_distance
+from tests.support import ROOT
+
+
+def test_the_distribution_module_is_a_thin_wrapper(tmp_path):
+    import evaluate
+
+    module = evaluate.load(str(ROOT / "evaluate_metrics" / "distribution_distance"))
+    got = module.compute(
+        predictions=[0, 1, 2],
+        references=[0, 1, 1],
+        num_options=3,
+        groups=["x"] * 3,
+        probabilities=[[0.8, 0.1, 0.1], [0.2, 0.6, 0.2], [0.1, 0.3, 0.6]],
+    )
+    assert got == pytest.approx(
+        distribution_distances([0, 1, 2], [0, 1, 1], 3, ["x"] * 3, [[0.8, 0.1, 0.1], [0.2, 0.6, 0.2], [0.1, 0.3, 0.6]])
+    )
+
+
+def test_evaluate_modules_load_offline_and_agree_with_the_core():
+    lc = evaluate.load(str(ROOT / "evaluate_metrics" / "likert_consistency"))
+    wd = evaluate.load(str(ROOT / "evaluate_metrics" / "wasserstein_distance"))
+    assert lc.compute(predictions=[0, 2, -1], references=[0, 1, 3], num_options=4) == {
+        "likert_consistency": likert_consistency([0, 2, -1], [0, 1, 3], 4),
+        "invalid_rate": 1 / 3,
+    }
+    groups = ["USA|Q1", "USA|Q1", "CAN|Q1", "CAN|Q1"]
+    got = wd.compute(predictions=[0, 1, 3, -1], references=[0, 0, 1, 2], num_options=4, groups=groups)
+    assert got == wasserstein_distance([0, 1, 3, -1], [0, 0, 1, 2], 4, groups)
+    raw = wd.compute(predictions=[0, 0], references=[3, 3], num_options=4, normalize=False)
+    assert raw["wasserstein_distance"] == 3.0
+
+
+def test_metric_cards_have_the_evaluate_header():
+    for name in ("likert_consistency", "wasserstein_distance", "distribution_distance"):
+        folder = ROOT / "evaluate_metrics" / name
+        card = (folder / "README.md").read_text()
+        assert card.startswith("---\n") and "- evaluate\n- metric\n" in card and "## Citation" in card
+        assert (folder / f"{name}.py").is_file() and f'evaluate.load("{name}")' in (folder / "app.py").read_text()
+
+
+def test_evaluate_modules_refuse_fractional_indices():
+    import evaluate
+
+    lc = evaluate.load(os.path.join(os.path.dirname(__file__), "..", "evaluate_metrics", "likert_consistency"))
+    with pytest.raises(ValueError, match="predictions must be whole numbers; got 1.7"):
+        lc.compute(predictions=[1.7], references=[1], num_options=4)
+    with pytest.raises(ValueError, match="num_options must be whole numbers; got 4.9"):
+        lc.compute(predictions=[1], references=[1], num_options=4.9)
+    assert lc.compute(predictions=[1, -1], references=[1, 0], num_options=4)["likert_consistency"] == 0.5

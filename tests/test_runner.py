@@ -1,0 +1,199 @@
+"""`dvmap_hf/evaluation/runner.py`: `dvmap eval`, resumable runs, their folders and predictions."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from datasets import load_dataset
+
+from dataset_builder import build_folder
+from dvmap_app.cli import main
+from dvmap_hf.errors import DvmapError
+from dvmap_hf.evaluation import runner
+from dvmap_hf.evaluation.backends import OpenAIBackend
+from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
+from dvmap_hf.evaluation.report import paper_table, read_metrics
+from dvmap_hf.evaluation.runner import read_predictions, run_eval
+from tests.support import _error, _spec, authors_correct, small_config
+
+
+def test_reference_predictors_end_to_end(built, tmp_path):
+    metrics = {}
+    for model in ("random", "majority", "tabular"):
+        out = tmp_path / model
+        metrics[model] = run_eval(_spec(built, model), out)
+        lines = (out / "predictions.jsonl").read_text().splitlines()
+        assert len(lines) == metrics[model]["overall"]["rows"] > 0
+        record = json.loads(lines[0])
+        assert set(record) == {"id", "completion", "parsed", "correct"}
+        for name in ("report.md", "metrics.json", "per_country_accuracy.png", "per_category_accuracy.png"):
+            assert (out / name).stat().st_size > 0
+        assert (out / "per_country_accuracy.png").read_bytes()[:4] == b"\x89PNG"
+        overall = metrics[model]["overall"]
+        assert overall["invalid_rate"] == 0 and 0 <= overall["wasserstein_distance"] <= 1
+        report = (out / "report.md").read_text()
+        assert "## Per country" in report and "## Per category" in report and "Pearson r" in report
+    # the synthetic answers depend on the attributes: a classifier on them beats chance
+    assert metrics["tabular"]["overall"]["accuracy"] > metrics["random"]["overall"]["accuracy"]
+    table = paper_table([read_metrics(tmp_path / m) for m in metrics])
+    assert table.count("\n") == 4 and "| tabular | cross_demographic |" in table
+
+
+class Interrupting:
+    """Wraps a predictor and raises after `after` batches, like a Ctrl-C mid-run."""
+
+    def __init__(self, inner, after):
+        self.inner, self.after, self.calls = inner, after, 0
+
+    def __call__(self, rows, batch_seed=0):
+        if self.calls == self.after:
+            raise KeyboardInterrupt
+        self.calls += 1
+        return self.inner(rows, batch_seed)
+
+
+def test_resume_after_interruption_gives_the_same_metrics(built, tmp_path, tiny_model, monkeypatch):
+    spec = EvalConfig(
+        str(tiny_model),
+        str(built[0]),
+        "cross_demographic",
+        limit=10,
+        generation=InferenceConfig(max_new_tokens=6, batch_size=3, seed=1),
+    )
+    whole = run_eval(spec, tmp_path / "whole")
+    real = runner.make_predictor
+    monkeypatch.setattr(runner, "make_predictor", lambda *a, **k: Interrupting(real(*a, **k), after=2))
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(spec, tmp_path / "resumed")
+    assert len(read_predictions(tmp_path / "resumed" / "predictions.jsonl")) == 6
+    with open(tmp_path / "resumed" / "predictions.jsonl", "a") as handle:
+        handle.write('{"id": "torn')  # killed in the middle of a write
+    monkeypatch.setattr(runner, "make_predictor", real)
+    resumed = run_eval(spec, tmp_path / "resumed")
+    assert resumed["overall"] == whole["overall"]
+    a = (tmp_path / "whole" / "predictions.jsonl").read_text().splitlines()
+    b = (tmp_path / "resumed" / "predictions.jsonl").read_text().splitlines()
+    assert sorted(a) == sorted(b) and len(b) == 10
+    other = EvalConfig("majority", str(built[0]), "cross_demographic")
+    with pytest.raises(DvmapError, match="holds another run"):
+        run_eval(other, tmp_path / "resumed")
+
+
+def test_unreachable_endpoint_fails_cleanly_keeping_earlier_predictions(built, tmp_path, monkeypatch):
+    monkeypatch.setattr(OpenAIBackend, "first_backoff", 0.01)  # retries without the real second
+    spec = EvalConfig(
+        "m",
+        str(built[0]),
+        "cross_value",
+        backend="openai",
+        limit=4,
+        generation=InferenceConfig(api_base="http://127.0.0.1:9/v1", max_retries=1, batch_size=2),
+    )
+    with pytest.raises(DvmapError, match="Connection refused.*after 1 attempt"):  # nothing listens: no retries
+        run_eval(spec, tmp_path / "down")
+    assert not (tmp_path / "down").exists()  # nothing written: the corrected rerun may use the same folder
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--config", "nope"], "no config 'nope'"),
+        (["--split", "train"], "has no split 'train'"),
+        (["--model", "runs/does-not-exist/ckpt"], "does not exist"),
+        (["--backend", "telepathy", "--model", "x/y"], "argument --backend: invalid choice"),
+        (["--backend", "vllm", "--model", "x/y"], "pip install -e '.[gpu]'"),
+    ],
+)
+def test_eval_bad_input(built, tmp_path, capsys, args, message):
+    base = ["eval", "--model", "majority", "--dataset", str(built[0]), "--out", str(tmp_path / "run")]
+    assert main(base + args) == 2
+    assert message in capsys.readouterr().err
+
+
+class Lenient:
+    """A predictor that answers in a sentence: right under the authors' rule, invalid under ours."""
+
+    name, prompt_format, fallbacks = "lenient", "chat messages", 0
+
+    def __call__(self, rows, batch_seed=0):
+        return [f"<answer>I would say {row['options'][row['answer_index']]}!</answer>" for row in rows]
+
+
+def test_eval_reports_accuracy_under_both_rules(built, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "make_predictor", lambda *a, **k: Lenient())
+    spec = EvalConfig("lenient", str(built[0]), "cross_country", limit=40, match="release")
+    metrics = run_eval(spec, tmp_path / "run")
+    both = metrics["accuracy_by_match"]
+    rows = load_dataset(str(built[0]), "cross_country")["test"].to_list()
+    expected = sum(authors_correct(Lenient()([r])[0], r["options"], r["answer_index"]) for r in rows) / len(rows)
+    assert both["strict"] == 0.0 and both["release"] > 0.8
+    assert metrics["overall"]["accuracy"] == both["release"] and metrics["run"]["match"] == "release"
+    assert abs(both["release"] - expected) < 0.2  # the sample of 40 against all rows
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "strict 0.0%" in report and "`release` rule" in report
+    with pytest.raises(Exception, match="holds another run"):
+        run_eval(EvalConfig("lenient", str(built[0]), "cross_country", limit=40), tmp_path / "run")
+
+
+def test_resuming_on_a_rebuilt_dataset_is_refused(wvs_sav, tmp_path):
+    build_folder(small_config(wvs_sav, seed=1), tmp_path / "d")
+    spec = EvalConfig("majority", str(tmp_path / "d"), "cross_value", limit=20)
+    run_eval(spec, tmp_path / "run")
+    build_folder(small_config(wvs_sav, seed=2), tmp_path / "d", force=True)
+    with pytest.raises(DvmapError, match="holds another run \\(the dataset changed since\\)"):
+        run_eval(spec, tmp_path / "run")
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--backend", "bogus", "--model", "x/y"], "argument --backend: invalid choice"),
+        (["--limit", "0"], "--limit must be >= 1"),
+        (["--limit", "-5"], "--limit must be >= 1"),
+        (["--model", "runs/nope"], "does not exist"),
+        (["--match", "loose"], "argument --match: invalid choice"),
+    ],
+)
+def test_a_failed_eval_does_not_poison_its_folder(built, tmp_path, capsys, bad, message):
+    base = ["eval", "--model", "majority", "--dataset", str(built[0]), "--out", str(tmp_path / "run")]
+    assert main(base + bad) == 2
+    assert message in _error(capsys)
+    assert not (tmp_path / "run").exists()
+    assert main(base + ["--limit", "7"]) == 0  # the corrected run takes the same folder
+
+
+def test_a_corrupted_predictions_file_is_named_and_repaired(built, tmp_path, capsys):
+    base = ["eval", "--model", "tabular", "--dataset", str(built[0]), "--limit", "30", "--out"]
+    assert main(base + [str(tmp_path / "clean")]) == 0
+    shutil.copytree(tmp_path / "clean", tmp_path / "bad")
+    path = tmp_path / "bad" / "predictions.jsonl"
+    lines = path.read_text().splitlines()
+    lines[3] = "garbage"
+    lines[7] = json.dumps({k: v for k, v in json.loads(lines[7]).items() if k != "id"})
+    lines[11] = json.dumps({**json.loads(lines[11]), "parsed": 99})
+    path.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(base + [str(tmp_path / "bad")]) == 2
+    assert re.search(
+        r"predictions\.jsonl:4: not a JSON line \(3 bad line\(s\)\); run again with --repair", _error(capsys)
+    )
+    assert main(base + [str(tmp_path / "bad"), "--repair"]) == 0
+    clean = json.loads((tmp_path / "clean" / "metrics.json").read_text())["overall"]
+    assert json.loads((tmp_path / "bad" / "metrics.json").read_text())["overall"] == clean
+    assert len(path.read_text().splitlines()) == 30
+
+
+def test_eval_identity_is_written_with_the_first_predictions(built, tmp_path, monkeypatch):
+    class Failing:
+        fallbacks = 0
+
+        def __call__(self, rows, batch_seed=0):
+            raise DvmapError("endpoint down")
+
+    monkeypatch.setattr(runner, "make_predictor", lambda *a, **k: Failing())
+    with pytest.raises(DvmapError, match="endpoint down"):
+        run_eval(EvalConfig("some-model", str(built[0]), "cross_value", backend="openai", limit=4), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
