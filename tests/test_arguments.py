@@ -59,3 +59,14 @@ def test_a_mistyped_recipe_key_fails_loudly(tmp_path):
     recipe.write_text((ROOT / "training/recipes/tiny-cpu.yaml").read_text() + "learning_rte: 0.1\n")
     with pytest.raises(ValueError, match="learning_rte"):
         parse_grpo(["--config", str(recipe)])
+
+
+def test_a_packaged_recipe_is_found_by_its_name(tmp_path):
+    from dvmap_hf.training.arguments import with_recipe_path
+
+    (path,) = [a for a in with_recipe_path(["--config", "tiny-cpu", "--seed", "1"]) if a.endswith(".yaml")]
+    assert path == str(ROOT / "training/recipes/tiny-cpu.yaml")
+    mine = tmp_path / "tiny-cpu"  # a file of the user's own wins over a packaged name
+    mine.write_text("learning_rate: 0.1\n")
+    assert with_recipe_path(["--config", str(mine)]) == ["--config", str(mine)]
+    assert with_recipe_path(["--config", "no-such-recipe"]) == ["--config", "no-such-recipe"]

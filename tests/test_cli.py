@@ -61,3 +61,11 @@ def test_bad_arguments_and_os_errors_get_one_line(tmp_path, capsys, wvs_sav, arg
     assert main([a.format(**names) for a in args]) == 2
     assert message in _error(capsys)
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_flags_take_underscores_as_dashes(built, tmp_path, capsys):
+    argv = ["eval", "--model", "random", "--dataset", str(built[0]), "--config", "cross_value"]
+    assert main([*argv, "--batch_size", "4", "--max_new_tokens=8", "--out", str(tmp_path / "r")]) == 0
+    assert "| random | cross_value |" in capsys.readouterr().out
+    assert main([*argv, "--batch_sizes", "4", "--out", str(tmp_path / "s")]) == 2
+    assert "unrecognized arguments: --batch_sizes" in capsys.readouterr().err

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -12,6 +14,7 @@ import gpu_smoke  # noqa: E402
 import gpu_wheels  # noqa: E402
 
 
+@pytest.mark.slow
 def test_dry_run_runs_every_cpu_step(tmp_path, capsys):
     assert gpu_smoke.main(["--dry-run", "--out", str(tmp_path)]) == 0
     lines = (tmp_path / "summary.txt").read_text().splitlines()

@@ -24,6 +24,7 @@ def _harness(model, dataset, task, out, *extra):
     return {key.split(",")[0]: value for key, value in results.items() if key.endswith(",none")}, samples
 
 
+@pytest.mark.slow
 def test_the_harness_loglik_task_equals_dvmap_eval(built_plain, tiny_model, tmp_path):
     got, _ = _harness(tiny_model, built_plain, "dvmap_cross_value_mc", tmp_path / "harness")
     args = ["eval", "--model", str(tiny_model), "--dataset", str(built_plain), "--config", "cross_value"]
@@ -36,6 +37,7 @@ def test_the_harness_loglik_task_equals_dvmap_eval(built_plain, tiny_model, tmp_
         assert got[theirs] == pytest.approx(ours[mine], abs=1e-6), theirs
 
 
+@pytest.mark.slow
 def test_the_harness_generation_task_equals_dvmap_eval(built_plain, tiny_model, tmp_path):
     got, samples = _harness(
         tiny_model,

@@ -9,26 +9,25 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from dvmap_app.cli import main as dvmap
 from dvmap_hf.training.arguments import parse_grpo
 from dvmap_hf.training.mains import grpo_main
 from tests.support import ROOT
 
 
-def _launch(workdir, *args):
-    command = [
+def _launch(workdir, entry: list[str], *args):
+    """`accelerate launch` of the GRPO entry point: `-m dvmap_hf.training.grpo` (installed) or the checkout's
+    training/grpo.py."""
+    launcher = [
         sys.executable,
         "-m",
         "accelerate.commands.launch",
         "--config_file",
         str(ROOT / "accelerate_configs/cpu.yaml"),
-        "--num_cpu_threads_per_process",
-        "2",
-        str(ROOT / "training/grpo.py"),
-        "--config",
-        str(ROOT / "training/recipes/tiny-cpu.yaml"),
-        *args,
     ]
+    command = [*launcher, "--num_cpu_threads_per_process", "2", *entry, "--config", "tiny-cpu", *args]
     env = {**os.environ, "HF_TOKEN": "hf_do_not_print_me"}
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -36,10 +35,12 @@ def _launch(workdir, *args):
     return [json.loads(line.replace("'", '"')) for line in re.findall(r"\{'loss'.*?\}", done.stdout)]
 
 
+@pytest.mark.slow
 def test_grpo_through_accelerate_launch_then_eval_then_resume(workdir, cold_started, tmp_path):
     out = workdir / "runs/tiny-grpo"
     logs = _launch(
         workdir,
+        ["-m", "dvmap_hf.training.grpo"],
         "--model_name_or_path",
         str(cold_started),
         "--max_steps",
@@ -56,7 +57,7 @@ def test_grpo_through_accelerate_launch_then_eval_then_resume(workdir, cold_star
     assert any(float(e["rewards/format_reward/mean"]) > 0 for e in logs)  # the cold start pays off
     assert (out / "checkpoint-2").is_dir() and (out / "model.safetensors").is_file()
     card = (out / "README.md").read_text()
-    assert "Reward: 1 * accuracy_reward + 0.1 * format_reward" in card and "tiny-cpu.yaml" in card
+    assert "Reward: 1 * accuracy_reward + 0.1 * format_reward" in card and "recipes/tiny-cpu.yaml" in card
     # the saved model is what `dvmap eval` loads
     assert (
         dvmap(
@@ -82,6 +83,7 @@ def test_grpo_through_accelerate_launch_then_eval_then_resume(workdir, cold_star
     # resume continues from checkpoint-2 up to step 3
     logs = _launch(
         workdir,
+        [str(ROOT / "training/grpo.py")],
         "--model_name_or_path",
         str(cold_started),
         "--max_steps",
@@ -155,3 +157,11 @@ def test_peft_trains_only_adapter_weights(workdir, cold_started, monkeypatch):
         == 0
     )
     assert len((run / "predictions.jsonl").read_text().splitlines()) == 3
+
+
+def test_dvmap_train_runs_a_packaged_recipe_by_name(workdir, tiny_model, monkeypatch, capsys):
+    monkeypatch.chdir(workdir)
+    out = workdir / "runs/train-cli"
+    argv = ["train", "sft", "--config", "tiny-cpu-sft", "--max_steps", "1", "--max_train_samples", "32"]
+    assert dvmap([*argv, "--output_dir", str(out), "--report_to", "none"]) == 0
+    assert (out / "model.safetensors").is_file() and "Method: SFT" in (out / "README.md").read_text()

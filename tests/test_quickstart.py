@@ -8,6 +8,7 @@ from dvmap_app.cli import main
 FAST = ["--respondents", "3000", "--sft-steps", "8", "--grpo-steps", "2", "--eval-rows", "24"]
 
 
+@pytest.mark.slow
 def test_quickstart_end_to_end(tmp_path, capsys):
     out = tmp_path / "qs"
     assert main(["quickstart", "--out", str(out), *FAST]) == 0

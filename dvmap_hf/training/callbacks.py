@@ -38,14 +38,19 @@ class HeldOutAccuracy(TrainerCallback):
         ]
         return sum(hits) / len(hits)
 
-    def _log(self, model, tokenizer) -> None:
+    def _log(self, control, model, tokenizer):
         # The base class's log, not TRL's override: GRPOTrainer.log and SFTTrainer.log also average and clear
-        # their own metrics, which would cut their reward and loss curves at this callback's steps.
+        # their own metrics, which would cut their reward and loss curves at this callback's steps. And a log
+        # clears `should_log`, which would drop the trainer's own log of this step: it is kept as it was.
+        should_log = control.should_log
         Trainer.log(self.trainer, {"heldout_accuracy": self.measure(model, tokenizer)})
+        control.should_log = should_log
+        return control
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
-        self._log(model, processing_class)
+        return self._log(control, model, processing_class)
 
     def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         if state.global_step % self.every == 0 or state.global_step == state.max_steps:
-            self._log(model, processing_class)
+            return self._log(control, model, processing_class)
+        return control

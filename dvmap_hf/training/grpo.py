@@ -24,10 +24,10 @@ from .checks import check_launch_extras
 
 def main(argv: list[str] | None = None):
     check_launch_extras()  # before parsing: a DeepSpeed launch without deepspeed gets a clear message
-    from .arguments import parse_grpo
+    from .arguments import parse_grpo, with_recipe_path
     from .mains import grpo_main
 
-    argv = sys.argv[1:] if argv is None else argv
+    argv = with_recipe_path(sys.argv[1:] if argv is None else list(argv))
     return grpo_main(*parse_grpo(argv), argv=argv)
 
 

@@ -18,10 +18,10 @@ from .checks import check_launch_extras
 
 def main(argv: list[str] | None = None):
     check_launch_extras()
-    from .arguments import parse_sft
+    from .arguments import parse_sft, with_recipe_path
     from .mains import sft_main
 
-    argv = sys.argv[1:] if argv is None else argv
+    argv = with_recipe_path(sys.argv[1:] if argv is None else list(argv))
     return sft_main(*parse_sft(argv), argv=argv)
 
 

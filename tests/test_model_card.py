@@ -1,0 +1,38 @@
+"""`dvmap_hf/training/card.py`: the model card, on the Hub's own ModelCardData."""
+
+from __future__ import annotations
+
+from huggingface_hub import EvalResult, ModelCard
+
+from dvmap_hf.training.card import RunInfo, final_metrics, model_card
+
+
+def test_the_card_metadata_is_the_hubs_own(tmp_path):
+    info = RunInfo(
+        "Qwen/Qwen3-8B", "my-org/dvmap", "corpus", "training/recipes/qwen3-8b.yaml", ["accuracy_reward"], [1.0]
+    )
+    result = EvalResult(
+        task_type="text-generation",
+        dataset_type="my-org/dvmap",
+        dataset_name="DVMap cross_demographic",
+        dataset_config="cross_demographic",
+        metric_type="accuracy",
+        metric_value=0.486,
+    )
+    model_card(info, final_metrics([{"loss": 2.0}, {"loss": 1.5, "reward": 0.4}]), [result]).save(
+        tmp_path / "README.md"
+    )
+    card = ModelCard.load(tmp_path / "README.md")
+    assert card.data.base_model == "Qwen/Qwen3-8B" and card.data.datasets == ["my-org/dvmap"]
+    assert {"dvmap", "trl", "grpo"} <= set(card.data.tags) and card.data.library_name == "transformers"
+    assert card.data.eval_results[0].metric_value == 0.486
+    assert "Reward: 1 * accuracy_reward" in card.text and "| loss | 1.5 |" in card.text
+    assert "https://github.com/)" not in card.content  # no placeholder link
+
+
+def test_local_paths_are_not_hub_metadata(tmp_path):
+    local = tmp_path / "tiny"
+    local.mkdir()
+    card = model_card(RunInfo(str(local), str(tmp_path), "corpus", method="SFT"), {})
+    assert card.data.base_model is None and card.data.datasets is None
+    assert "Method: SFT (TRL)" in card.text and "(none: SFT)" in card.text
