@@ -110,3 +110,33 @@ def test_wasserstein_matches_scipy_with_positions_as_values(case):
 def test_bad_input_is_refused_with_a_message(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_weights_count_rows_as_if_repeated():
+    """A bootstrap draw is a weight per row: every metric equals the metric of the rows repeated."""
+    from dvmap_hf.evaluation.metrics import (
+        accuracy,
+        distribution_distances,
+        invalid_rate,
+        likert_consistency,
+        wasserstein_distance,
+    )
+
+    rng = np.random.default_rng(0)
+    n = 300
+    ref, k = rng.integers(0, 4, n), np.full(n, 4)
+    pred = np.where(rng.random(n) < 0.1, -1, rng.integers(0, 4, n))
+    groups, probs = rng.integers(0, 6, n), rng.dirichlet(np.ones(4), n)
+    weights = rng.integers(0, 4, n)
+    weights[groups == 5] = 0  # a group with no row drawn is absent, not a distance of 0 or 1
+    rep = np.repeat(np.arange(n), weights)
+    assert accuracy(pred, ref, k, weights) == pytest.approx(accuracy(pred[rep], ref[rep], k[rep]))
+    assert likert_consistency(pred, ref, k, weights) == pytest.approx(likert_consistency(pred[rep], ref[rep], k[rep]))
+    assert invalid_rate(pred, weights) == pytest.approx(invalid_rate(pred[rep]))
+    got = wasserstein_distance(pred, ref, k, groups, weights=weights)
+    want = wasserstein_distance(pred[rep], ref[rep], k[rep], groups[rep])
+    assert got == pytest.approx(want) and got["groups"] == 5
+    got = distribution_distances(pred, ref, k, groups, probs, weights)
+    assert got == pytest.approx(distribution_distances(pred[rep], ref[rep], k[rep], groups[rep], probs[rep]))
+    with pytest.raises(ValueError, match="weights"):
+        accuracy(pred, ref, k, -weights)

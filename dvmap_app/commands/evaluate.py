@@ -72,13 +72,28 @@ def _robustness(p: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run)
 
 
-@command("compare", "the paper-style table (model, Acc, LC, WD) of several run folders, as markdown")
+@command("compare", "several runs side by side with intervals, and each against a baseline (paired tests)")
 def _compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", help="run folders written by `dvmap eval`")
+    p.add_argument("--baseline", help="the run the others are compared with (default: the first)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="resamples of the paired bootstrap (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the resamples (default: 0)")
+    p.add_argument("--common-rows", action="store_true", help="compare runs over the rows they share")
+    p.add_argument("--json", metavar="FILE", help="also write every figure's difference and test as JSON")
 
     def run(args: argparse.Namespace) -> None:
-        from dvmap_hf.evaluation.report import paper_table, read_metrics
+        from dvmap_hf.evaluation.compare import compare_runs
+        from dvmap_hf.options import at_least
 
-        print(paper_table([read_metrics(run) for run in args.runs]))
+        at_least("bootstrap", args.bootstrap)
+        text, results = compare_runs(args.runs, args.baseline, args.bootstrap, args.seed, args.common_rows)
+        if args.json:
+            import json
+
+            from dvmap_hf.io import atomic_file
+
+            with atomic_file(args.json) as tmp:
+                tmp.write_text(json.dumps(results, indent=2) + "\n")
+        print(text)
 
     p.set_defaults(handler=run)

@@ -87,11 +87,13 @@ class EvalConfig:
     reference_split: str = option(
         "train", "the corpus split majority and tabular are fitted on (an imported release may have no train)"
     )
+    bootstrap: int = option(1000, "resamples of the profile bootstrap behind every interval (0 = none)")
     repair: bool = option(False, "drop unusable lines of predictions.jsonl and ask those rows again")
 
     def __post_init__(self) -> None:
         check_choices(self)
         at_least("limit", self.limit)
+        at_least("bootstrap", self.bootstrap, 0)
         evaluated = self.split or "test"
         if self.model in FITTED_PREDICTORS and self.config == "corpus" and self.reference_split == evaluated:
             raise OptionError("reference_split", f"is the evaluated split ({evaluated!r}): fit on another one")

@@ -56,19 +56,31 @@ def _validate(predictions, references, num_options) -> tuple[np.ndarray, np.ndar
     return pred, ref, k
 
 
-def accuracy(predictions, references, num_options=None) -> float:
-    """Share of exact matches; an invalid prediction is wrong."""
+def _row_weights(weights, n: int) -> np.ndarray | None:
+    """How many times each row counts (a bootstrap resample's multiplicities); None = once each."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if len(w) != n:
+        raise ValueError(f"weights has {len(w)} values for {n} rows")
+    if not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
+        raise ValueError("weights must be finite, >= 0 and not all 0")
+    return w
+
+
+def accuracy(predictions, references, num_options=None, weights=None) -> float:
+    """Share of exact matches; an invalid prediction is wrong. `weights`: how often each row counts."""
     if num_options is None:  # accuracy needs no scale: any K that holds every index will do
         num_options = max(2, int(np.max(predictions, initial=0)) + 1, int(np.max(references, initial=0)) + 1)
     pred, ref, _ = _validate(predictions, references, num_options)
-    return float((pred == ref).mean())
+    return float(np.average(pred == ref, weights=_row_weights(weights, len(ref))))
 
 
-def likert_consistency(predictions, references, num_options) -> float:
+def likert_consistency(predictions, references, num_options, weights=None) -> float:
     """LC = 1 - mean(|yhat - y| / (K - 1)); an invalid prediction scores 0."""
     pred, ref, k = _validate(predictions, references, num_options)
-    score = 1.0 - np.abs(pred - ref) / (k - 1)
-    return float(np.where(pred == INVALID, 0.0, score).mean())
+    score = np.where(pred == INVALID, 0.0, 1.0 - np.abs(pred - ref) / (k - 1))
+    return float(np.average(score, weights=_row_weights(weights, len(ref))))
 
 
 def entropy(counts) -> float:
@@ -78,9 +90,9 @@ def entropy(counts) -> float:
     return float(-(share * np.log(share)).sum())
 
 
-def invalid_rate(predictions) -> float:
+def invalid_rate(predictions, weights=None) -> float:
     pred = np.asarray(predictions).reshape(-1)
-    return float((pred == INVALID).mean()) if len(pred) else 0.0
+    return float(np.average(pred == INVALID, weights=_row_weights(weights, len(pred)))) if len(pred) else 0.0
 
 
 def _group_index(groups: Sequence | None, n: int) -> np.ndarray:
@@ -88,47 +100,70 @@ def _group_index(groups: Sequence | None, n: int) -> np.ndarray:
         return np.zeros(n, dtype=np.int64)
     if len(groups) != n:
         raise ValueError(f"groups has {len(groups)} values for {n} rows")
-    return np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)[1].reshape(-1)
+    codes = np.asarray(groups)
+    if codes.dtype.kind not in "iu":  # labels; integer codes (a bootstrap's) are taken as they are
+        codes = codes.astype(object).astype(str)
+    return np.unique(codes, return_inverse=True)[1].reshape(-1)
 
 
-def _group_distributions(pred, ref, k, groups):
+def _group_distributions(pred, ref, k, groups, weights=None):
     """Per group: K, the real answer shares and the predicted ones over the group's options (rows padded to
-    the widest K), and whether any prediction of the group was valid."""
+    the widest K), whether any prediction of the group was valid, and whether the group has rows at all
+    (with `weights`, a group whose rows all weigh 0 is absent)."""
     group = _group_index(groups, len(ref))
+    w = np.ones(len(ref)) if weights is None else weights
     n_groups, width = int(group.max()) + 1, int(k.max())
     group_k = np.zeros(n_groups, dtype=np.int64)
     np.maximum.at(group_k, group, k)
     if (group_k[group] != k).any():
         raise ValueError("num_options must be the same for every row of a group")
-    real = np.bincount(group * width + ref, minlength=n_groups * width).reshape(n_groups, width)
+    real = np.bincount(group * width + ref, weights=w, minlength=n_groups * width).reshape(n_groups, width)
     valid = pred != INVALID
-    guess = np.bincount(group[valid] * width + pred[valid], minlength=n_groups * width).reshape(n_groups, width)
-    has_valid = guess.sum(axis=1) > 0
-    real = real / real.sum(axis=1, keepdims=True)
-    guess = guess / np.maximum(guess.sum(axis=1, keepdims=True), 1)
-    return group, group_k, real, guess, has_valid
+    cells = group[valid] * width + pred[valid]
+    guess = np.bincount(cells, weights=w[valid], minlength=n_groups * width).reshape(n_groups, width)
+    has_valid, present = guess.sum(axis=1) > 0, real.sum(axis=1) > 0
+    real = real / np.where(present, real.sum(axis=1), 1)[:, None]
+    guess = guess / np.where(has_valid, guess.sum(axis=1), 1)[:, None]
+    return group, group_k, real, guess, has_valid, present
 
 
 def wasserstein_distance(
-    predictions, references, num_options, groups: Sequence | None = None, normalize: bool = True
+    predictions, references, num_options, groups: Sequence | None = None, normalize: bool = True, weights=None
 ) -> dict[str, float]:
     """Mean over groups of the WD between predicted and real answer distributions.
 
     Returns `wasserstein_distance`, `groups`, `groups_without_valid_prediction` and `invalid_rate`.
     """
     pred, ref, k = _validate(predictions, references, num_options)
-    _, group_k, real, guess, has_valid = _group_distributions(pred, ref, k, groups)
+    w = _row_weights(weights, len(ref))
+    _, group_k, real, guess, has_valid, present = _group_distributions(pred, ref, k, groups, w)
     inside = np.arange(real.shape[1])[None, :] < (group_k[:, None] - 1)  # the last CDF term is 1 - 1 = 0
     distance = (np.abs(np.cumsum(guess, axis=1) - np.cumsum(real, axis=1)) * inside).sum(axis=1)
     distance = np.where(has_valid, distance, group_k - 1)
     if normalize:
         distance = distance / (group_k - 1)
     return {
-        "wasserstein_distance": float(distance.mean()),
-        "groups": len(group_k),
-        "groups_without_valid_prediction": int((~has_valid).sum()),
-        "invalid_rate": float((pred == INVALID).mean()),
+        "wasserstein_distance": float(distance[present].mean()),
+        "groups": int(present.sum()),
+        "groups_without_valid_prediction": int((~has_valid & present).sum()),
+        "invalid_rate": invalid_rate(pred, w),
     }
+
+
+def option_matrix(probabilities, num_options: np.ndarray) -> np.ndarray:
+    """Per-row option probabilities as one (rows x widest K) array, zero-padded; an array of that shape is
+    taken as it is (so a bootstrap converts the lists once)."""
+    width = int(num_options.max())
+    if isinstance(probabilities, np.ndarray) and probabilities.shape == (len(num_options), width):
+        return probabilities
+    if len(probabilities) != len(num_options):
+        raise ValueError(f"probabilities has {len(probabilities)} rows for {len(num_options)}")
+    matrix = np.zeros((len(num_options), width))
+    for row, probs in enumerate(probabilities):
+        if len(probs) != num_options[row]:
+            raise ValueError(f"probabilities of row {row} have {len(probs)} values for {num_options[row]} options")
+        matrix[row, : len(probs)] = probs
+    return matrix
 
 
 def _tv_js(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,7 +179,7 @@ def _tv_js(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def distribution_distances(
-    predictions, references, num_options, groups: Sequence | None = None, probabilities=None
+    predictions, references, num_options, groups: Sequence | None = None, probabilities=None, weights=None
 ) -> dict[str, float]:
     """Mean over groups of the total variation and the Jensen-Shannon distance (base 2) between the
     predicted and the real answer distributions; a group with no valid prediction counts as 1 (the largest).
@@ -153,19 +188,17 @@ def distribution_distances(
     "soft" versions use, per group, the mean predicted probabilities instead of the argmax counts.
     """
     pred, ref, k = _validate(predictions, references, num_options)
-    group, group_k, real, guess, has_valid = _group_distributions(pred, ref, k, groups)
+    w = _row_weights(weights, len(ref))
+    group, group_k, real, guess, has_valid, present = _group_distributions(pred, ref, k, groups, w)
     tv, js = _tv_js(guess, real)
     result = {
-        "total_variation": float(np.where(has_valid, tv, 1.0).mean()),
-        "jensen_shannon": float(np.where(has_valid, js, 1.0).mean()),
+        "total_variation": float(np.where(has_valid, tv, 1.0)[present].mean()),
+        "jensen_shannon": float(np.where(has_valid, js, 1.0)[present].mean()),
     }
     if probabilities is not None:
-        soft = np.zeros_like(real)
-        for row, (g, probs) in enumerate(zip(group, probabilities, strict=True)):
-            if len(probs) != k[row]:
-                raise ValueError(f"probabilities of row {row} have {len(probs)} values for {k[row]} options")
-            soft[g, : k[row]] += probs
-        soft = soft / soft.sum(axis=1, keepdims=True)
-        soft_tv, soft_js = _tv_js(soft, real)
+        probs = option_matrix(probabilities, k) * (1.0 if w is None else w[:, None])
+        soft = np.stack([np.bincount(group, probs[:, j], len(real)) for j in range(probs.shape[1])], axis=1)
+        soft = soft[present] / soft[present].sum(axis=1, keepdims=True)
+        soft_tv, soft_js = _tv_js(soft, real[present])
         result |= {"soft_total_variation": float(soft_tv.mean()), "soft_jensen_shannon": float(soft_js.mean())}
     return result

@@ -11,30 +11,15 @@ import pandas as pd
 from ..errors import DvmapError
 from ..io import atomic_file
 from ..paper import paper
-from .metrics import (
-    accuracy,
-    distribution_distances,
-    entropy,
-    invalid_rate,
-    likert_consistency,
-    wasserstein_distance,
-)
+from .metrics import entropy
+from .statistics import RunRows, figures, intervals
 
 METRICS_FILE = "metrics.json"
 
 
 def _scores(frame: pd.DataFrame) -> dict:
-    pred, ref, k = frame["parsed"].to_numpy(), frame["answer_index"].to_numpy(), frame["num_options"].to_numpy()
-    groups = (frame["country"] + "|" + frame["question_id"]).tolist()
-    probabilities = frame["option_probs"].tolist() if "option_probs" in frame else None
-    return {
-        "rows": int(len(frame)),
-        "accuracy": accuracy(pred, ref, k),
-        "likert_consistency": likert_consistency(pred, ref, k),
-        "wasserstein_distance": wasserstein_distance(pred, ref, k, groups)["wasserstein_distance"],
-        **distribution_distances(pred, ref, k, groups, probabilities),
-        "invalid_rate": invalid_rate(pred),
-    }
+    figures_ = figures(RunRows.from_frame(frame))
+    return {"rows": int(len(frame)), **{k: v for k, v in figures_.items() if not k.startswith("accuracy_")}}
 
 
 def _breakdown(frame: pd.DataFrame, column: str) -> dict[str, dict]:
@@ -63,21 +48,15 @@ def entropy_vs_accuracy(frame: pd.DataFrame) -> dict:
     return result
 
 
-def accuracy_by_match(frame: pd.DataFrame) -> dict[str, float]:
-    """Accuracy under each answer-matching rule (`parsed_<rule>` columns), whichever the run scores with."""
-    ref = frame["answer_index"].to_numpy()
+def score(frame: pd.DataFrame, resamples: int = 0, seed: int = 0) -> dict:
+    """Overall scores, breakdowns per country / category / question, entropy vs accuracy, and (with
+    `resamples`) a profile-bootstrap interval for every overall figure."""
+    rows = RunRows.from_frame(frame)
+    overall = figures(rows)
     return {
-        column.removeprefix("parsed_"): float(np.mean(frame[column].to_numpy() == ref)) if len(frame) else 0.0
-        for column in frame.columns
-        if column.startswith("parsed_")
-    }
-
-
-def score(frame: pd.DataFrame) -> dict:
-    """Overall scores, breakdowns per country / category / question, and entropy vs accuracy."""
-    return {
-        "overall": _scores(frame),
-        "accuracy_by_match": accuracy_by_match(frame),
+        "overall": {"rows": int(len(frame)), **{k: v for k, v in overall.items() if not k.startswith("accuracy_")}},
+        "accuracy_by_match": {k.removeprefix("accuracy_"): v for k, v in overall.items() if k.startswith("accuracy_")},
+        "intervals": intervals(rows, resamples, seed),
         "per_country": _breakdown(frame, "country"),
         "per_category": _breakdown(frame, "category"),
         "per_question": _breakdown(frame, "question_id"),
@@ -122,6 +101,8 @@ evaluation script, which also credits an answer containing exactly one option):
 
 {_distances(metrics["overall"])}
 
+{_intervals(metrics.get("intervals", {}))}
+
 ## Per country
 
 {_table(metrics["per_country"], "country")}
@@ -162,6 +143,17 @@ def _distances(overall: dict) -> str:
     return text + "."
 
 
+def _intervals(info: dict) -> str:
+    """The overall figures' intervals, as a sentence naming the method."""
+    if not info.get("overall"):
+        return "No intervals (`--bootstrap 0`)."
+    shown = ", ".join(f"{name} [{lo:.4g}, {hi:.4g}]" for name, (lo, hi) in info["overall"].items())
+    return (
+        f"{info['level']:.0%} intervals ({info['method']}: {info['profiles']} profiles drawn with replacement, "
+        f"{info['resamples']:,} resamples, seed {info['seed']}; rows of one profile are not independent): {shown}."
+    )
+
+
 def _bar_plot(path: Path, scores: dict[str, dict], title: str) -> None:
     import matplotlib
 
@@ -196,7 +188,7 @@ def _plain(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def _model_name(model: str) -> str:
+def model_name(model: str) -> str:
     """A local checkpoint shows as its folder name; Hub ids and predictor names as they are."""
     return Path(model).name if Path(model).is_dir() else model
 
@@ -212,14 +204,33 @@ def read_metrics(run: str | Path) -> dict:
         raise DvmapError(f"{path}: not valid JSON ({exc}); evaluate the run again to rewrite it") from None
 
 
+def _cell(metrics: dict, name: str, scale: float, digits: int) -> str:
+    """A figure, with its interval when the run has one: `56.7 [54.1, 59.2]`."""
+    value = metrics["overall"][name] * scale
+    bounds = metrics.get("intervals", {}).get("overall", {}).get(name)
+    text = f"{value:.{digits}f}"
+    return text if not bounds else f"{text} [{bounds[0] * scale:.{digits}f}, {bounds[1] * scale:.{digits}f}]"
+
+
+def interval_note(runs: list[dict]) -> str:
+    """What the brackets of a table mean, or '' when no run has intervals."""
+    described = {
+        (i["method"], i["resamples"], i["level"]) for m in runs if (i := m.get("intervals", {})).get("overall")
+    }
+    return "; ".join(f"[a, b]: {level:.0%} interval, {method} (B = {b:,})" for method, b, level in sorted(described))
+
+
 def paper_table(runs: list[dict]) -> str:
-    """The paper-style table (model, Acc, LC, WD, invalid) over runs' metrics, as markdown."""
+    """The paper-style table (model, Acc, LC, WD, invalid) over runs' metrics, as markdown; each figure with
+    its 95% interval where the run has one."""
     lines = ["| model | config | rows | Acc | LC | WD | invalid |", "|---|---|---:|---:|---:|---:|---:|"]
     for metrics in runs:
         s, info = metrics["overall"], metrics["run"]
         lines.append(
-            f"| {_model_name(info['model'])} | {info['config']} | {s['rows']} | {100 * s['accuracy']:.1f} | "
-            f"{100 * s['likert_consistency']:.1f} | {s['wasserstein_distance']:.4f} | "
+            f"| {model_name(info['model'])} | {info['config']} | {s['rows']} | "
+            f"{_cell(metrics, 'accuracy', 100, 1)} | {_cell(metrics, 'likert_consistency', 100, 1)} | "
+            f"{_cell(metrics, 'wasserstein_distance', 1, 4)} | "
             f"{100 * s['invalid_rate']:.1f} |"
         )
-    return "\n".join(lines)
+    note = interval_note(runs)
+    return "\n".join(lines) + (f"\n\n{note}." if note else "")

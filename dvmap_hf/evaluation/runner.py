@@ -171,7 +171,7 @@ def run_eval(spec: EvalConfig, out: str | Path) -> dict:
         match=spec.match,
     )
     frame = _with_predictions(split, {record["id"]: record for record in records})
-    metrics = score(frame)
+    metrics = score(frame, spec.bootstrap, spec.generation.seed)
     metrics["run"] = {
         **identity,
         "rows": len(frame),

@@ -1,0 +1,136 @@
+"""`dvmap compare`: the paper-style table of several runs, and each run against a baseline with paired,
+profile-clustered bootstrap intervals and p-values (Holm-adjusted across the table) and McNemar's test
+for accuracy. Runs are compared only over the same rows of the same data, or, when asked, over the rows
+they have in common (the output says so)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DvmapError
+from .report import model_name, paper_table, read_metrics
+from .statistics import LEVEL, METHOD, RunRows, compare, holm
+
+#: what the paired table shows: figure, label, scale, digits
+SHOWN = (("accuracy", "Acc", 100, 1), ("likert_consistency", "LC", 100, 1), ("wasserstein_distance", "WD", 1, 4))
+SIGNIFICANCE = 0.05
+
+
+def _rows(run: str | Path) -> RunRows:
+    from .runner import evaluated_frame
+
+    return RunRows.from_frame(evaluated_frame(run))
+
+
+def _same_data(runs: list[str | Path], metrics: list[dict]) -> None:
+    """Runs of different data (another build, config or split) cannot be paired, whatever their ids."""
+    keys = ("dataset", "config", "split", "data")
+    first = {k: metrics[0]["run"].get(k) for k in keys}
+    for run, m in zip(runs[1:], metrics[1:], strict=True):
+        other = {k: m["run"].get(k) for k in keys}
+        if other != first:
+            changed = ", ".join(k for k in keys if other[k] != first[k])
+            raise DvmapError(f"{run} and {runs[0]} are runs of different data ({changed}); compare runs of one split")
+
+
+def _aligned(base: RunRows, other: RunRows, names: tuple[str, str], common_rows: bool) -> tuple[RunRows, RunRows]:
+    """Both runs over the same rows in the same order: all of them, or (`common_rows`) those both hold."""
+    if set(base.ids) != set(other.ids) and not common_rows:
+        only_base, only_other = len(set(base.ids) - set(other.ids)), len(set(other.ids) - set(base.ids))
+        raise DvmapError(
+            f"{names[1]} and {names[0]} hold different rows ({only_other} only in the first, {only_base} only in "
+            "the second; a --limit sample or an unfinished run?); use --common-rows to compare the rows both hold"
+        )
+    common = np.intersect1d(base.ids, other.ids)
+    if not len(common):
+        raise DvmapError(f"{names[1]} and {names[0]} have no row in common")
+    position = {rid: i for i, rid in enumerate(base.ids)}
+    order_base = np.array([position[rid] for rid in common])
+    position = {rid: i for i, rid in enumerate(other.ids)}
+    order_other = np.array([position[rid] for rid in common])
+    return base.subset(order_base), other.subset(order_other)
+
+
+def compare_runs(
+    runs: list[str | Path],
+    baseline: str | Path | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    common_rows: bool = False,
+) -> tuple[str, dict]:
+    """The markdown of `dvmap compare` and its numbers: {run: {figure: {difference, interval, p_value,
+    p_holm, significant}}} against the baseline (the first run unless named)."""
+    metrics = [read_metrics(run) for run in runs]
+    text = paper_table(metrics)
+    if len(runs) < 2:
+        return text, {}
+    base_run = baseline if baseline is not None else runs[0]
+    if str(base_run) not in map(str, runs):
+        metrics.append(read_metrics(base_run))
+        runs = [*runs, base_run]
+    _same_data(runs, metrics)
+    base_index = [str(r) for r in runs].index(str(base_run))
+    base = _rows(base_run)
+    results, notes = {}, []
+    for i, run in enumerate(runs):
+        if i == base_index:
+            continue
+        a, b = _aligned(base, _rows(run), (str(base_run), str(run)), common_rows)
+        if len(a.ids) != len(base.ids):
+            notes.append(f"{run}: compared on the {len(a.ids):,} rows it shares with the baseline")
+        key = str(run) if str(run) not in results else f"{run} ({i + 1})"
+        results[key] = compare(a, b, resamples, seed)
+    _adjust(results)
+    return text + "\n\n" + _paired_table(results, base_run, resamples, notes), results
+
+
+def _adjust(results: dict) -> None:
+    """Holm across the p-values the table shows: the bootstrap p of each shown figure of each run, and
+    McNemar's for accuracy (the other figures, in the JSON only, keep their unadjusted p)."""
+    shown = {name for name, *_ in SHOWN}
+    slots = [
+        (run, name, key)
+        for run, figures in results.items()
+        for name, entry in figures.items()
+        for key in ("p_value", "mcnemar_p")
+        if name in shown and entry.get(key) is not None
+    ]
+    adjusted = holm([results[run][name][key] for run, name, key in slots]) if slots else []
+    for (run, name, key), p in zip(slots, adjusted, strict=True):
+        entry = results[run][name]
+        entry[f"{key}_holm"] = p
+    for figures in results.values():
+        for entry in figures.values():
+            p = entry.get("p_value_holm", entry.get("p_value"))
+            entry["significant"] = p is not None and p < SIGNIFICANCE
+
+
+def _paired_table(results: dict, base_run, resamples: int, notes: list[str]) -> str:
+    lines = [
+        f"Paired differences against {model_name(str(base_run))} (run minus baseline): "
+        f"{LEVEL:.0%} interval and p-value from a paired {METHOD} (B = {resamples:,}, the same profiles drawn "
+        f"for both runs; the smallest p it can give is 2 / (B + 1)), Holm-adjusted across the table's tests; Acc "
+        f"also McNemar's exact test (row level). n.s.: not significant at {SIGNIFICANCE} after adjustment.",
+        "",
+        "| model | " + " | ".join(f"Δ{label}" for _, label, _, _ in SHOWN) + " | McNemar p (Acc) |",
+        "|---|" + "---:|" * (len(SHOWN) + 1),
+    ]
+    for run, figures in results.items():
+        cells = [_difference(figures[name], scale, digits) for name, _, scale, digits in SHOWN if name in figures]
+        mcnemar = figures["accuracy"]
+        lines.append(f"| {model_name(run)} | " + " | ".join(cells) + f" | {mcnemar['mcnemar_p_holm']:.3g} |")
+    shown = {name for name, *_ in SHOWN}
+    others = [name for name in next(iter(results.values())) if name not in shown]
+    if others:
+        lines += ["", "The other figures' differences are in the JSON (`--json FILE`): " + ", ".join(others) + "."]
+    return "\n".join(lines + [""] + [f"- {note}" for note in notes]).rstrip()
+
+
+def _difference(entry: dict, scale: float, digits: int) -> str:
+    text = f"{entry['difference'] * scale:+.{digits}f}"
+    if entry["interval"] is not None:
+        lo, hi = (x * scale for x in entry["interval"])
+        text += f" [{lo:+.{digits}f}, {hi:+.{digits}f}] p={entry['p_value_holm']:.3g}"
+    return text + ("" if entry["significant"] else " n.s.")
