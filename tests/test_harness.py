@@ -35,6 +35,8 @@ def test_the_harness_loglik_task_equals_dvmap_eval(built_plain, tiny_model, tmp_
     names |= {"js": "jensen_shannon", "soft_tv": "soft_total_variation", "soft_js": "soft_jensen_shannon"}
     for theirs, mine in names.items():
         assert got[theirs] == pytest.approx(ours[mine], abs=1e-6), theirs
+        assert isinstance(got[f"{theirs}_se"], float) and got[f"{theirs}_se"] >= 0  # a stderr for every metric
+    assert got["acc_se"] > 0 and got["lc_se"] > 0
 
 
 @pytest.mark.slow

@@ -204,7 +204,7 @@ def read_metrics(run: str | Path) -> dict:
         raise DvmapError(f"{path}: not valid JSON ({exc}); evaluate the run again to rewrite it") from None
 
 
-def _cell(metrics: dict, name: str, scale: float, digits: int) -> str:
+def figure_cell(metrics: dict, name: str, scale: float, digits: int) -> str:
     """A figure, with its interval when the run has one: `56.7 [54.1, 59.2]`."""
     value = metrics["overall"][name] * scale
     bounds = metrics.get("intervals", {}).get("overall", {}).get(name)
@@ -228,8 +228,8 @@ def paper_table(runs: list[dict]) -> str:
         s, info = metrics["overall"], metrics["run"]
         lines.append(
             f"| {model_name(info['model'])} | {info['config']} | {s['rows']} | "
-            f"{_cell(metrics, 'accuracy', 100, 1)} | {_cell(metrics, 'likert_consistency', 100, 1)} | "
-            f"{_cell(metrics, 'wasserstein_distance', 1, 4)} | "
+            f"{figure_cell(metrics, 'accuracy', 100, 1)} | {figure_cell(metrics, 'likert_consistency', 100, 1)} | "
+            f"{figure_cell(metrics, 'wasserstein_distance', 1, 4)} | "
             f"{100 * s['invalid_rate']:.1f} |"
         )
     note = interval_note(runs)

@@ -43,6 +43,7 @@ def doc_to_choice(doc: dict) -> list[str]:
 def _row_metrics(doc: dict, parsed: int, completion: str | None = None, probs: list[float] | None = None) -> dict:
     gold, k = doc["answer_index"], doc["num_options"]
     item = {"group": f"{doc['country']}|{doc['question_id']}", "parsed": parsed, "gold": gold, "k": k}
+    item |= {"id": doc["id"], "profile": doc["profile_id"]}
     metrics = {
         "acc": float(parsed == gold),
         "lc": 0.0 if parsed < 0 else 1.0 - abs(parsed - gold) / (k - 1),
@@ -51,10 +52,12 @@ def _row_metrics(doc: dict, parsed: int, completion: str | None = None, probs: l
         "js": item,
     }
     if completion is not None:
-        metrics["acc_release"] = float(parse_answer(completion, doc["options"], match="release") == gold)
+        item["release"] = parse_answer(completion, doc["options"], match="release")
+        metrics["acc_release"] = float(item["release"] == gold)
     if probs is not None:
-        metrics |= {"soft_tv": {**item, "probs": probs}, "soft_js": {**item, "probs": probs}}
-    return metrics
+        item["probs"] = probs
+        metrics |= {"soft_tv": item, "soft_js": item}
+    return metrics | {f"{name}_se": item for name in metrics}
 
 
 def process_generation(doc: dict, results: list[str]) -> dict:
@@ -94,3 +97,75 @@ def soft_tv(items: list[dict]) -> float:
 
 def soft_js(items: list[dict]) -> float:
     return distribution_distances(*_columns(items), [i["probs"] for i in items])["soft_jensen_shannon"]
+
+
+#: The kit's name of each task metric, for its profile-bootstrap standard error (`<metric>_se`).
+FIGURE_OF = {
+    "acc": "accuracy",
+    "acc_release": "accuracy_release",
+    "lc": "likert_consistency",
+    "wd": "wasserstein_distance",
+    "tv": "total_variation",
+    "js": "jensen_shannon",
+    "soft_tv": "soft_total_variation",
+    "soft_js": "soft_jensen_shannon",
+}
+SE_RESAMPLES = 200
+
+
+def _standard_error(items: list[dict], metric: str) -> float:
+    """The metric's standard error from a seeded bootstrap over profiles (rows of one profile are not
+    independent), as `dvmap eval` resamples: the harness gives none for custom aggregations and a
+    row-level one for means."""
+    import numpy as np
+    import pandas as pd
+
+    from dvmap_hf.evaluation.metrics import option_matrix
+    from dvmap_hf.evaluation.statistics import RunRows, figures, resample_weights
+
+    parsed, gold, k, groups = (np.asarray(column) for column in _columns(items))
+    rows = RunRows(
+        ids=np.array([i["id"] for i in items]),
+        profiles=pd.factorize(pd.Series([i["profile"] for i in items]))[0],
+        predicted=parsed,
+        reference=gold,
+        num_options=k,
+        groups=pd.factorize(pd.Series(groups))[0],
+        by_rule={"release": np.array([i["release"] for i in items])} if "release" in items[0] else {},
+        probabilities=option_matrix([i["probs"] for i in items], k) if "probs" in items[0] else None,
+    )
+    name = FIGURE_OF[metric]
+    draws = [figures(rows, weights)[name] for weights in resample_weights(rows.profiles, SE_RESAMPLES, 0)]
+    return float(np.std(draws, ddof=1))
+
+
+def acc_se(items: list[dict]) -> float:
+    return _standard_error(items, "acc")
+
+
+def acc_release_se(items: list[dict]) -> float:
+    return _standard_error(items, "acc_release")
+
+
+def lc_se(items: list[dict]) -> float:
+    return _standard_error(items, "lc")
+
+
+def wd_se(items: list[dict]) -> float:
+    return _standard_error(items, "wd")
+
+
+def tv_se(items: list[dict]) -> float:
+    return _standard_error(items, "tv")
+
+
+def js_se(items: list[dict]) -> float:
+    return _standard_error(items, "js")
+
+
+def soft_tv_se(items: list[dict]) -> float:
+    return _standard_error(items, "soft_tv")
+
+
+def soft_js_se(items: list[dict]) -> float:
+    return _standard_error(items, "soft_js")
