@@ -75,3 +75,25 @@ def push_metrics(namespace: str, private: bool = False) -> list[str]:
             raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
         urls.append(f"https://huggingface.co/spaces/{repo_id}")
     return urls
+
+
+def push_model_folder(folder: str | Path, repo_id: str, private: bool = False, message: str | None = None) -> str:
+    """Create (if needed) the model repo and upload a trained model's folder, its card included."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise DvmapError(f"{folder}: not a model folder (no config.json)")
+    if not looks_like_hub_id(repo_id):
+        raise OptionError("repo_id", f"must be a Hub id <owner>/<name>, not {repo_id!r}")
+    api = hub_api()
+    try:
+        api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+        info = api.upload_folder(
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type="model",
+            commit_message=message or "Upload DVMap model (dvmap-hf)",
+            ignore_patterns=["checkpoint-*/**"],
+        )
+    except Exception as exc:
+        raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
+    return str(getattr(info, "commit_url", None) or f"https://huggingface.co/{repo_id}")

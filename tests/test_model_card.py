@@ -36,3 +36,28 @@ def test_local_paths_are_not_hub_metadata(tmp_path):
     card = model_card(RunInfo(str(local), str(tmp_path), "corpus", method="SFT"), {})
     assert card.data.base_model is None and card.data.datasets is None
     assert "Method: SFT (TRL)" in card.text and "(none: SFT)" in card.text
+
+
+def test_eval_runs_go_into_the_card_as_the_hubs_model_index(built, tiny_model, tmp_path, recording_hub, capsys):
+    import shutil
+
+    from dvmap_app.cli import main
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    argv = ["eval", "--model", str(model), "--dataset", str(built[0]), "--limit", "8", "--max-new-tokens", "4"]
+    for config in ("cross_demographic", "cross_value"):
+        assert main([*argv, "--config", config, "--bootstrap", "20", "--out", str(tmp_path / config)]) == 0
+    assert main(["model-card", str(model), str(tmp_path / "cross_demographic")]) == 0
+    assert main(["push-model", str(model), "--repo-id", "my-org/tiny", "--runs", str(tmp_path / "cross_value")]) == 0
+    card = ModelCard.load(model / "README.md")
+    configs = {(r.dataset_config, r.metric_type) for r in card.data.eval_results}
+    assert ("cross_demographic", "accuracy") in configs and ("cross_value", "wasserstein_distance") in configs
+    assert len(card.data.eval_results) == 10  # five figures x two configs; rerunning replaces, not repeats
+    assert main(["model-card", str(model), str(tmp_path / "cross_value")]) == 0
+    assert len(ModelCard.load(model / "README.md").data.eval_results) == 10
+    (_, repo, create), (_, _, upload) = recording_hub.calls
+    assert repo == "my-org/tiny" and create["repo_type"] == "model" and upload["folder_path"] == str(model)
+    capsys.readouterr()
+    assert main(["model-card", str(tiny_model), str(tmp_path / "cross_value")]) == 2
+    assert "cannot go into the card" in capsys.readouterr().err

@@ -97,3 +97,37 @@ def _compare(p: argparse.ArgumentParser) -> None:
         print(text)
 
     p.set_defaults(handler=run)
+
+
+@command("alignment-tax", "general benchmarks (lm-evaluation-harness) on the base and the trained model, side by side")
+def _alignment_tax(p: argparse.ArgumentParser) -> None:
+    from dvmap_hf.options import csv_list
+
+    p.add_argument("--base", required=True, help="the model before DVMap training (folder or Hub id)")
+    p.add_argument("--trained", required=True, help="the model after it")
+    p.add_argument("--tasks", required=True, type=csv_list, help="lm-eval tasks, e.g. mmlu,arc_easy,gsm8k,hellaswag")
+    p.add_argument("--out", required=True, help="folder for alignment_tax.json and alignment_tax.md")
+    p.add_argument("--limit", type=int, help="rows per task (default: all)")
+    p.add_argument("--batch-size", type=int, default=8, help="lm-eval batch size (default: 8)")
+    p.add_argument("--device", default="cpu", help="lm-eval device: cpu, cuda, cuda:0 ... (default: cpu)")
+    p.add_argument("--include-path", action="append", default=[], help="a folder of task YAMLs of your own")
+
+    def run(args: argparse.Namespace) -> None:
+        from dvmap_hf.evaluation.alignment_tax import alignment_tax, markdown
+        from dvmap_hf.options import at_least
+
+        at_least("limit", args.limit)
+        at_least("batch_size", args.batch_size)
+        result = alignment_tax(
+            args.base,
+            args.trained,
+            list(args.tasks),
+            args.out,
+            args.limit,
+            args.batch_size,
+            args.device,
+            args.include_path,
+        )
+        print(markdown(result))
+
+    p.set_defaults(handler=run)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.codebook import ATTRIBUTE_NAMES
+from ..errors import DvmapError
 
 PAPER = "https://arxiv.org/abs/2605.14420"
 
@@ -95,3 +96,64 @@ def model_card(info: RunInfo, metrics: dict, eval_results: list | None = None):
         attributes=", ".join(ATTRIBUTE_NAMES),
         metric_rows="\n".join(f"| {k} | {v:.6g} |" for k, v in shown.items()) or "| (none logged) | |",
     )
+
+
+#: the figures a card carries, as the Hub names metric types
+CARD_METRICS = {
+    "accuracy": "accuracy",
+    "likert_consistency": "likert_consistency",
+    "wasserstein_distance": "wasserstein_distance",
+    "total_variation": "total_variation",
+    "jensen_shannon": "jensen_shannon",
+}
+
+
+def eval_results(runs: list[dict]) -> list:
+    """`EvalResult`s (the Hub's model-index) from the metrics.json of finished `dvmap eval` runs."""
+    from huggingface_hub import EvalResult
+
+    results = []
+    for metrics in runs:
+        run = metrics["run"]
+        dataset = _hub_name(run["dataset"]) or "dvmap"
+        for name, metric_type in CARD_METRICS.items():
+            if name in metrics["overall"]:
+                results.append(
+                    EvalResult(
+                        task_type="text-generation",
+                        dataset_type=dataset,
+                        dataset_name=f"DVMap {run['config']}",
+                        dataset_config=run["config"],
+                        dataset_split=run.get("split") or "test",
+                        metric_type=metric_type,
+                        metric_name=f"{name} ({run.get('scoring', 'generate')}, {run.get('match', 'strict')} match)",
+                        metric_value=round(float(metrics["overall"][name]), 6),
+                    )
+                )
+    return results
+
+
+def with_eval_results(folder: str | Path, runs: list[dict]) -> Path:
+    """Write the runs' results into the model folder's card (README.md), replacing earlier results of the
+    same dataset, config, split and metric; a folder without a card gets a minimal one."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    from ..io import atomic_file
+
+    for metrics in runs:  # a run of another local model does not describe this one
+        model = Path(metrics["run"]["model"])
+        if model.exists() and model.resolve() != Path(folder).resolve():
+            raise DvmapError(f"a run of {model} cannot go into the card of {folder}: evaluate {folder} itself")
+    path = Path(folder) / "README.md"
+    card = ModelCard.load(path) if path.is_file() else ModelCard.from_template(ModelCardData(), template_str=_BARE)
+    fresh = eval_results(runs)
+    key = lambda r: (r.dataset_type, r.dataset_config, r.dataset_split, r.metric_type)  # noqa: E731
+    kept = [r for r in card.data.eval_results or [] if key(r) not in {key(f) for f in fresh}]
+    card.data.eval_results = kept + fresh
+    card.data.model_name = card.data.model_name or Path(folder).resolve().name
+    with atomic_file(path) as tmp:
+        card.save(tmp)
+    return path
+
+
+_BARE = "---\n{{ card_data }}\n---\n\n# {{ card_data.model_name or 'DVMap model' }}\n"
