@@ -160,7 +160,7 @@ def import_release(
     `system_prompt` as in `dvmap build`: `release` puts the authors' system message before each prompt."""
     path = Path(path)
     one_of("system_prompt", system_prompt, SYSTEM_PROMPTS)
-    check_output_dir(out, force, inputs=(path,))
+    check_output_dir(out, force, inputs=(path,), kind=("dataset folder", MANIFEST))
     tables, problems, sources = {}, [], {}
     for key, source in sorted(discover(path).items()):
         tables[key], report = convert(read_table(source), str(source), system_message(system_prompt, key[0]))

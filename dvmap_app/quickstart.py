@@ -177,7 +177,7 @@ def _run(spec: QuickstartConfig) -> str:
 
 def quickstart(spec: QuickstartConfig) -> str:
     """Run every step into `spec.out`; on failure or Ctrl-C remove what this run created."""
-    out = check_output_dir(spec.out, spec.force)
+    out = check_output_dir(spec.out, spec.force, kind=("quickstart folder", "synthetic_wvs.sav"))
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

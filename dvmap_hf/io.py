@@ -37,9 +37,13 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def check_output_dir(target: str | Path, force: bool, inputs: tuple[str | Path, ...] = ()) -> Path:
+def check_output_dir(
+    target: str | Path, force: bool, inputs: tuple[str | Path, ...] = (), kind: tuple[str, str] | None = None
+) -> Path:
     """Refuse a non-empty existing output folder unless `force` (then it is replaced at the end), and
-    always a folder that is replaced whole but holds an input, the working folder or one above it."""
+    always a folder that is replaced whole but holds an input, the working folder or one above it. With
+    `kind` = (what, marker file), `force` replaces only an empty folder or one holding that marker: never a
+    folder of something else (a folder of eval runs is not a dataset)."""
     target = Path(target)
     resolved, here = target.resolve(), Path.cwd().resolve()
     if resolved == here or resolved in here.parents:
@@ -51,8 +55,12 @@ def check_output_dir(target: str | Path, force: bool, inputs: tuple[str | Path, 
             )
     if target.exists() and not target.is_dir():
         raise DvmapError(f"{target}: exists and is not a folder")
-    if target.exists() and any(target.iterdir()) and not force:
+    held = sorted(p.name for p in target.iterdir()) if target.is_dir() else []
+    if held and not force:
         raise DvmapError(f"{target}: folder exists and is not empty (use --force to replace it)")
+    if held and kind is not None and not (target / kind[1]).exists():
+        shown = ", ".join(held[:5]) + (f" ... ({len(held)} entries)" if len(held) > 5 else "")
+        raise DvmapError(f"{target}: --force replaces a {kind[0]} or an empty folder; this one holds {shown}")
     return target
 
 
@@ -76,9 +84,11 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def atomic_dir(target: str | Path, force: bool = False, inputs: tuple[str | Path, ...] = ()) -> Iterator[Path]:
+def atomic_dir(
+    target: str | Path, force: bool = False, inputs: tuple[str | Path, ...] = (), kind: tuple[str, str] | None = None
+) -> Iterator[Path]:
     """Yield an empty temporary folder beside `target`; on success it takes `target`'s place."""
-    target = check_output_dir(target, force, inputs)
+    target = check_output_dir(target, force, inputs, kind)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(target)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-{os.getpid()}-"))
@@ -95,3 +105,35 @@ def atomic_dir(target: str | Path, force: bool = False, inputs: tuple[str | Path
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def folder_lock(folder: str | Path, what: str = "dvmap") -> Iterator[None]:
+    """One writer per folder: a lock file beside it holds the writer's pid (linked into place whole, so it
+    is never seen empty). A second writer is refused at once; the lock of a process that died is taken over."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock = folder.parent / f".{folder.name}.lock"
+    mine = folder.parent / f".{folder.name}.lock-{os.getpid()}"
+    mine.write_text(str(os.getpid()))
+    try:
+        for _ in range(2):
+            try:
+                os.link(mine, lock)
+                break
+            except FileExistsError:
+                holder = lock.read_text().strip() if lock.exists() else ""
+                if holder.isdigit() and _alive(int(holder)):
+                    message = (
+                        f"{folder}: another {what} (pid {holder}) is writing it; wait for it or use another folder"
+                    )
+                    raise DvmapError(message) from None
+                lock.unlink(missing_ok=True)  # the lock of a writer that died
+        else:
+            raise DvmapError(f"{folder}: cannot take its lock {lock}")
+    finally:
+        mine.unlink(missing_ok=True)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)

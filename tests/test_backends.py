@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from datasets import load_dataset
 
+from dvmap_app.cli import main
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.evaluation.backends import OpenAIBackend, TransformersBackend
 from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
@@ -109,7 +111,7 @@ def test_openai_retries_are_bounded_and_do_not_wait_after_the_last(monkeypatch):
 
     backend = OpenAIBackend("m", InferenceConfig(api_base="http://127.0.0.1:9/v1", max_retries=2, timeout=5))
     posts = []
-    monkeypatch.setattr(backend, "_post", lambda body: posts.append(body) or (503, "busy"))
+    monkeypatch.setattr(backend, "_post", lambda body: posts.append(body) or (503, "busy", {}))
     backend.stop = Waits()
     with pytest.raises(DvmapError, match="HTTP 503: busy.*after 3 attempt"):
         backend._one([{"role": "user", "content": "q"}], seed=0)
@@ -154,3 +156,119 @@ def test_sampling_settings_reach_generate_unchanged(built, tiny_model, tmp_path)
     assert seen["max_new_tokens"] == 3
     settings = InferenceConfig(top_p=0.9, top_k=5).identity()
     assert settings["top_p"] == 0.9 and settings["top_k"] == 5  # recorded in run.json and metrics.json
+
+
+class BadEndpoint(BaseHTTPRequestHandler):
+    """Replies that are not completions, chosen by the URL's first path segment."""
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        case = self.path.strip("/").split("/")[0].split("?")[0]
+        if case == "drip":  # one byte every 0.2 s: each read is quick, the whole reply is not
+            self.send_response(200)
+            self.send_header("Content-Length", "40")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.2)
+            return
+        if case == "moved":
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:1/elsewhere?key=LOCATIONKEY")
+            self.end_headers()
+            return
+        if case == "echo":  # an error page that repeats the request's headers
+            self.send_response(401)
+            self.end_headers()
+            self.wfile.write(f"bad key; you sent Authorization: {self.headers['Authorization']}".encode())
+            return
+        replies = {
+            "number": {"choices": [{"message": {"content": 42}}]},
+            "empty": {"choices": []},
+            "array": [1, 2],
+            "null": {"choices": [{"message": {"content": None}}]},
+            "huge": {"choices": [{"message": {"content": "x" * 4000}}]},
+        }
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(json.dumps(replies[case]).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def bad_endpoint():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BadEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _ask(base: str, **generation):
+    from dvmap_hf.evaluation.backends import OpenAIBackend
+
+    backend = OpenAIBackend("m", InferenceConfig(api_base=base, max_retries=0, **generation), api_key="sk-SECRET123")
+    return backend._one([{"role": "user", "content": "q"}], seed=0)
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("number", "content is a int \\(42\\), not text"),
+        ("empty", "the reply has no choices"),
+        ("array", "the reply is a JSON list, not an object"),
+        ("null", "has no content \\(null\\)"),
+        ("moved", "HTTP 302.*a redirect to"),
+    ],
+)
+def test_replies_that_are_not_completions_get_one_line_naming_the_endpoint(bad_endpoint, case, message):
+    with pytest.raises(DvmapError, match=f"endpoint http://127.0.0.1:\\d+/{case}/chat/completions failed.*{message}"):
+        _ask(f"{bad_endpoint}/{case}")
+
+
+def test_the_timeout_bounds_the_whole_request(bad_endpoint):
+    started = time.monotonic()
+    with pytest.raises(DvmapError, match="longer than --timeout 1 s"):
+        _ask(f"{bad_endpoint}/drip", timeout=1)
+    assert time.monotonic() - started < 3  # the drip takes 8 s
+
+
+def test_a_reply_over_the_size_limit_is_refused(bad_endpoint, monkeypatch):
+    from dvmap_hf.evaluation.backends import OpenAIBackend
+
+    monkeypatch.setattr(OpenAIBackend, "max_reply", 1 << 10)
+    with pytest.raises(DvmapError, match="a reply over"):
+        _ask(f"{bad_endpoint}/huge")
+
+
+def test_credentials_never_reach_a_message_or_a_file(bad_endpoint, built, tmp_path, capsys):
+    with pytest.raises(DvmapError) as caught:
+        _ask(f"{bad_endpoint}/echo?key=URLKEY123")
+    text = str(caught.value)
+    assert "HTTP 401" in text and "Bearer ***" in text
+    assert not any(secret in text for secret in ("sk-SECRET123", "URLKEY123"))
+    with pytest.raises(DvmapError) as caught:
+        _ask(f"{bad_endpoint}/moved")
+    assert "LOCATIONKEY" not in str(caught.value)
+    base = bad_endpoint.replace("http://", "http://me:PASSWORD9@") + "/v1"
+    argv = ["eval", "--model", "m", "--backend", "openai", "--api-base", base, "--dataset", str(built[0])]
+    assert main([*argv, "--max-retries", "0", "--limit", "2", "--out", str(tmp_path / "r")]) == 2
+    assert "PASSWORD9" not in capsys.readouterr().err
+    argv = ["eval", "--model", "random", "--api-base", f"{bad_endpoint}/v1?key=URLKEY123", "--dataset", str(built[0])]
+    assert main([*argv, "--limit", "2", "--out", str(tmp_path / "ok")]) == 0
+    assert "URLKEY123" not in (tmp_path / "ok/metrics.json").read_text()
+
+
+def test_retry_after_is_honoured(monkeypatch):
+    from dvmap_hf.evaluation.backends import OpenAIBackend
+
+    backend = OpenAIBackend("m", InferenceConfig(api_base="http://127.0.0.1:9/v1", max_retries=1))
+    replies = iter(
+        [(429, "slow down", {"Retry-After": "7"}), (200, '{"choices": [{"message": {"content": "ok"}}]}', {})]
+    )
+    monkeypatch.setattr(backend, "_post", lambda body: next(replies))
+    backend.stop = Waits()
+    assert backend._one([{"role": "user", "content": "q"}], seed=0) == "ok"
+    assert backend.stop.delays == [7.0]

@@ -8,6 +8,7 @@ import pytest
 
 from dvmap_hf.training.arguments import parse_grpo
 from dvmap_hf.training.mains import grpo_main
+from tests.support import ROOT
 
 
 def test_training_fails_at_once_on_a_missing_model_or_dataset(built_plain, tmp_path, monkeypatch):
@@ -41,3 +42,19 @@ def test_resume_without_checkpoint_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no checkpoint"):
         resume_checkpoint("true", str(tmp_path))
     assert resume_checkpoint(None, str(tmp_path)) is None
+
+
+def test_a_run_that_trains_nothing_or_over_a_finished_run_is_refused(workdir, cold_started, monkeypatch):
+    from dvmap_hf.training.arguments import parse_grpo, parse_sft
+    from dvmap_hf.training.mains import grpo_main, sft_main
+
+    monkeypatch.chdir(workdir)
+    recipe = str(ROOT / "training/recipes/tiny-cpu.yaml")
+    with pytest.raises(SystemExit, match="max_steps 0 .* trains nothing"):
+        grpo_main(*parse_grpo(["--config", recipe, "--max_steps", "0", "--output_dir", str(workdir / "runs/none")]))
+    assert not (workdir / "runs/none").exists()
+    with pytest.raises(SystemExit, match="holds a run .*--resume_from_checkpoint true.*--replace_output_dir true"):
+        sft_main(*parse_sft(["--config", "tiny-cpu-sft", "--output_dir", str(cold_started), "--max_steps", "1"]))
+    with pytest.raises(SystemExit, match="no training example is left"):
+        args = ["--config", "tiny-cpu-sft", "--max_length", "4", "--max_steps", "1", "--max_train_samples", "16"]
+        sft_main(*parse_sft([*args, "--output_dir", str(workdir / "runs/short")]))

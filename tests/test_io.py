@@ -19,3 +19,40 @@ def test_stale_temporary_folders_are_cleaned_and_outputs_follow_the_umask(wvs_sa
     assert not stale.exists()
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
     assert {p.stat().st_mode & 0o777 for p in (tmp_path / "d").rglob("*") if p.is_file()} == {0o644}
+
+
+def test_a_folder_takes_one_writer_and_a_dead_writers_lock_is_taken_over(tmp_path):
+    import subprocess
+    import sys
+
+    import pytest
+
+    from dvmap_hf.errors import DvmapError
+    from dvmap_hf.io import folder_lock
+
+    out = tmp_path / "run"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / ".run.lock").write_text(str(sleeper.pid))
+        with pytest.raises(DvmapError, match=rf"another dvmap eval \(pid {sleeper.pid}\) is writing it"):
+            with folder_lock(out, "dvmap eval"):
+                pass
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    with folder_lock(out, "dvmap eval"):  # its writer is gone: the lock is taken over
+        assert (tmp_path / ".run.lock").read_text() == str(__import__("os").getpid())
+    assert not (tmp_path / ".run.lock").exists() and not list(tmp_path.glob(".run.lock-*"))
+
+
+def test_force_replaces_only_a_folder_of_its_own_kind(wvs_csv, tmp_path, capsys):
+    from dvmap_app.cli import main
+
+    runs = tmp_path / "runs"
+    (runs / "eval-a").mkdir(parents=True)
+    (runs / "eval-a" / "run.json").write_text("{}")
+    assert main(["build", "--wvs", str(wvs_csv), "--out", str(runs), "--force"]) == 2
+    assert "--force replaces a dataset folder or an empty folder; this one holds eval-a" in capsys.readouterr().err
+    assert (runs / "eval-a" / "run.json").is_file()
+    assert main(["tiny-model", "--out", str(runs), "--force"]) == 2
+    assert "replaces a model folder" in capsys.readouterr().err

@@ -168,3 +168,8 @@ def test_a_reward_of_your_own_by_import_path():
     with pytest.raises(ValueError, match="cannot be imported"):
         get_reward_funcs(["dvmap_hf.training.rewards.no_such_reward"])
     assert "constant_reward" not in rewards.REWARD_FUNCS  # the benchmark's baseline is not offered to users
+
+
+def test_a_dotted_path_to_something_not_callable_is_refused():
+    with pytest.raises(ValueError, match="'os.sep' is a str, not a function"):
+        get_reward_funcs(["os.sep"])

@@ -39,7 +39,7 @@ def test_reference_predictors_end_to_end(built, tmp_path):
     # the synthetic answers depend on the attributes: a classifier on them beats chance
     assert metrics["tabular"]["overall"]["accuracy"] > metrics["random"]["overall"]["accuracy"]
     table = paper_table([read_metrics(tmp_path / m) for m in metrics])
-    assert table.count("\n") == 4 and "| tabular | cross_demographic |" in table
+    assert table.count("\n| ") == 3 and "| tabular | cross_demographic |" in table and "basic bootstrap" in table
 
 
 class Interrupting:
@@ -197,3 +197,55 @@ def test_eval_identity_is_written_with_the_first_predictions(built, tmp_path, mo
     with pytest.raises(DvmapError, match="endpoint down"):
         run_eval(EvalConfig("some-model", str(built[0]), "cross_value", backend="openai", limit=4), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_second_writer_into_the_same_folder_is_refused(built, tmp_path, monkeypatch):
+    """Two evals into one --out at once would mix into one folder: the second is refused at once."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    real = runner.make_predictor
+
+    class Slow:
+        name, prompt_format, fallbacks = "slow", "chat messages", 0
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __call__(self, rows, batch_seed=0):
+            started.set()
+            release.wait(30)
+            return self.inner(rows, batch_seed)
+
+    monkeypatch.setattr(runner, "make_predictor", lambda spec: Slow(real(spec)))
+    first = threading.Thread(target=run_eval, args=(_spec(built, "random", "cross_value"), tmp_path / "r"))
+    first.start()
+    started.wait(30)
+    try:
+        with pytest.raises(DvmapError, match="another dvmap eval .* is writing it"):
+            run_eval(_spec(built, "majority", "cross_value"), tmp_path / "r")
+    finally:
+        release.set()
+        first.join()
+    assert json.loads((tmp_path / "r/run.json").read_text())["model"] == "random"
+
+
+def test_a_sampled_run_resumed_with_another_batch_size_is_refused(built, tiny_model, tmp_path):
+    spec = EvalConfig(str(tiny_model), str(built[0]), "cross_value", limit=6)
+    spec.generation = InferenceConfig(max_new_tokens=4, batch_size=3)
+    run_eval(spec, tmp_path / "r")
+    other = EvalConfig(str(tiny_model), str(built[0]), "cross_value", limit=6)
+    other.generation = InferenceConfig(max_new_tokens=4, batch_size=2)
+    with pytest.raises(
+        DvmapError, match="different batch_size; sampling depends on the batch: resume with --batch-size 3"
+    ):
+        run_eval(other, tmp_path / "r")
+    greedy = EvalConfig(str(tiny_model), str(built[0]), "cross_value", limit=6)
+    greedy.generation = InferenceConfig(max_new_tokens=4, batch_size=3, greedy=True)
+    assert "batch_size" not in greedy.identity()  # greedy rows answer alike whatever the batch
+
+
+def test_a_finished_run_evaluated_again_keeps_its_prompt_format(built, tiny_model, tmp_path):
+    spec = EvalConfig(str(tiny_model), str(built[0]), "cross_value", limit=4, scoring="loglik")
+    first = run_eval(spec, tmp_path / "r")["run"]["prompt_format"]
+    assert run_eval(spec, tmp_path / "r")["run"]["prompt_format"] == first == "chat template"

@@ -35,7 +35,7 @@ def _tiny_model(p: argparse.ArgumentParser) -> None:
         from dvmap_hf.io import check_output_dir
         from dvmap_hf.training.tiny import build_tiny_model
 
-        check_output_dir(args.out, force=args.force)
+        check_output_dir(args.out, force=args.force, kind=("model folder", "config.json"))
         print(f"wrote {build_tiny_model(Path(args.out), from_args(TinyModelConfig, args))}")
 
     p.set_defaults(handler=run)

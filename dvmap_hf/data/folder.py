@@ -83,7 +83,7 @@ def write_dataset_folder(
     `tables` is a lazy iterable (a build renders its splits one by one).
     """
     items = tables.items() if isinstance(tables, Mapping) else tables
-    with atomic_dir(out, force, inputs) as tmp, ThreadPoolExecutor(1) as writer:
+    with atomic_dir(out, force, inputs, ("dataset folder", MANIFEST)) as tmp, ThreadPoolExecutor(1) as writer:
         pending, sizes = {}, {}
         for (config, split), rows in items:
             if split not in CONFIG_SPLITS.get(config, ()):
@@ -170,14 +170,46 @@ def load_split(dataset: str | Path, config: str, split: str | None = None):
     from datasets import load_dataset
 
     source = resolve_dataset(dataset)
+    if Path(source).is_dir():
+        for key in read_manifest(source).get("files", {}):
+            if key.partition("/")[0] == config:
+                check_content(Path(source), *key.split("/", 1))
     try:
         splits = load_dataset(source, config)
-    except ValueError as exc:  # unknown config: datasets lists the available ones
-        raise DvmapError(f"{dataset}: no config {config!r} ({str(exc).splitlines()[0]})") from exc
     except FileNotFoundError as exc:
         raise DvmapError(f"{dataset}: no such dataset folder or Hub dataset ({exc})") from exc
+    except ValueError as exc:
+        if "config" in str(exc).lower() or "BuilderConfig" in str(exc):  # datasets lists the available ones
+            raise DvmapError(f"{dataset}: no config {config!r} ({str(exc).splitlines()[0]})") from exc
+        raise _unreadable(dataset, config, exc) from exc
+    except Exception as exc:  # a damaged parquet, card or split table: datasets' own error, in one line
+        raise _unreadable(dataset, config, exc) from exc
     if split is None:
         split = "test" if "test" in splits else next(iter(splits))
     if split not in splits:
         raise DvmapError(f"{dataset}: config {config!r} has no split {split!r}; it has {', '.join(splits)}")
     return splits[split]
+
+
+def _unreadable(dataset, config: str, exc: Exception) -> DvmapError:
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return DvmapError(
+        f"{dataset}: config {config!r} cannot be read ({type(exc).__name__}: {first}); "
+        "the folder is damaged: rebuild it with `dvmap build`"
+    )
+
+
+def check_content(folder: Path, config: str, split: str) -> None:
+    """A split's parquet name carries a hash of its content, and `datasets` caches by that name: a file
+    edited in place would be served from the cache as it was. Refuse it instead."""
+    name = read_manifest(folder).get("files", {}).get(f"{config}/{split}")
+    if not name or not (folder / name).is_file() or "-" not in Path(name).stem:
+        return
+    expected = Path(name).stem.rpartition("-")[2]
+    with open(folder / name, "rb") as handle:
+        actual = hashlib.file_digest(handle, "sha256").hexdigest()[: len(expected)]
+    if actual != expected:
+        raise DvmapError(
+            f"{folder / name}: its content does not match the hash in its name (edited in place?); "
+            "rebuild the folder with `dvmap build` (or `dvmap import-release`) rather than editing it"
+        )

@@ -9,12 +9,14 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ..data.prompts import PLAIN_DELIMITER, plain_prompt
 from ..data.sampling import row_seed
 from ..errors import DvmapError
+from ..redact import redact, redact_url
 from .config import InferenceConfig
 
 
@@ -119,12 +121,15 @@ class VLLMBackend:
 
 
 class OpenAIBackend:
-    """Any OpenAI-compatible /chat/completions endpoint, with bounded concurrency and retries."""
+    """Any OpenAI-compatible /chat/completions endpoint, with bounded concurrency and retries. `--timeout`
+    bounds each whole request (connecting, waiting and reading), replies are checked before they are
+    kept, redirects are not followed, and no credential of the URL or the key reaches a message."""
 
     name = "openai"
     prompt_format = "chat messages (the endpoint applies its chat template)"
     fallbacks = 0
     first_backoff = 1.0  # seconds before the first retry; each next wait doubles, up to 30 s
+    max_reply = 4 << 20  # bytes: a completion of 1,024 tokens is a few kB; anything near this is not one
 
     def __init__(self, model: str, generation: InferenceConfig, api_key: str | None = None):
         import os
@@ -133,20 +138,39 @@ class OpenAIBackend:
         self.model, self.generation = model, generation
         self.stop = threading.Event()  # set by the first request that fails for good: the others give up
         base = generation.api_base or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        self.url = base.rstrip("/") + "/chat/completions"
+        self.url = _endpoint(base)
+        self.shown = redact_url(self.url)
         key = api_key or os.environ.get("OPENAI_API_KEY", "")
+        self.secrets = (key, *_credentials(self.url))
         self.headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+        self.opener = urllib.request.build_opener(_NoRedirect)
 
-    def _post(self, body: dict) -> tuple[int, str]:
+    def _post(self, body: dict) -> tuple[int, str, dict]:
+        """(status, reply text, headers), the whole exchange within `--timeout` seconds."""
+        import time
         import urllib.error
-        import urllib.request
 
         request = urllib.request.Request(self.url, json.dumps(body).encode(), self.headers, method="POST")
+        deadline = time.monotonic() + self.generation.timeout
         try:
-            with urllib.request.urlopen(request, timeout=self.generation.timeout) as response:
-                return response.status, response.read().decode("utf-8")
+            with self.opener.open(request, timeout=self.generation.timeout) as response:
+                return response.status, self._read(response, deadline), dict(response.headers)
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode("utf-8", "replace")
+            return exc.code, self._read(exc, deadline), dict(exc.headers or {})
+
+    def _read(self, response, deadline: float) -> str:
+        import time
+
+        read = getattr(response, "read1", None) or getattr(getattr(response, "fp", None), "read1", response.read)
+        chunks, size = [], 0
+        while chunk := read(65536):
+            size += len(chunk)
+            if size > self.max_reply:
+                raise _Refused(f"a reply over {self.max_reply >> 20} MiB (not a completion)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the reply took longer than --timeout {self.generation.timeout:g} s")
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
 
     def _one(self, messages: list[dict], seed: int) -> str:
         gen = self.generation
@@ -164,29 +188,92 @@ class OpenAIBackend:
         delay, last = self.first_backoff, "no attempt"
         for attempt in range(gen.max_retries + 1):
             if self.stop.is_set():
-                raise DvmapError(f"endpoint {self.url}: stopped, another request of the batch failed")
+                raise DvmapError(f"endpoint {self.shown}: stopped, another request of the batch failed")
+            wait = delay
             try:
-                status, text = self._post(body)
+                status, text, headers = self._post(body)
                 if status == 200:
-                    return json.loads(text)["choices"][0]["message"]["content"] or ""
+                    return completion_of(text)
                 last = f"HTTP {status}: {text[:200]}"
+                if 300 <= status < 400:
+                    last += f" (a redirect to {redact_url(headers.get('Location', '?'))}: use that URL as --api-base)"
                 if status not in (408, 409, 429) and status < 500:
                     break  # a client error will not go away by asking again
+                wait = max(delay, min(_retry_after(headers), 60.0))
+            except _Refused as exc:  # a reply that no retry will mend
+                last = str(exc)
+                break
             except Exception as exc:  # connection refused, timeouts, bad JSON
                 last = f"{type(exc).__name__}: {exc}"
                 if _no_server(exc):
                     break  # nothing listens there: asking again only waits
-            if attempt < gen.max_retries and self.stop.wait(delay):  # no wait after the last attempt
+            if attempt < gen.max_retries and self.stop.wait(wait):  # no wait after the last attempt
                 break
             delay = min(delay * 2, 30.0)
         self.stop.set()
-        raise DvmapError(f"endpoint {self.url} failed ({last}); after {attempt + 1} attempt(s)")
+        raise DvmapError(
+            redact(f"endpoint {self.shown} failed ({last}); after {attempt + 1} attempt(s)", self.secrets)
+        )
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
         self.stop.clear()
         seeds = [row_seed(self.generation.seed, row["id"]) for row in rows]
         with ThreadPoolExecutor(max(1, self.generation.concurrency)) as pool:
             return list(pool.map(self._one, [row["prompt"] for row in rows], seeds))
+
+
+class _Refused(Exception):
+    """A reply that is not a completion: final, not retried."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A POST redirected would arrive as a GET without its body: report the redirect instead."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def completion_of(text: str) -> str:
+    """The completion text of a /chat/completions reply, or `_Refused` saying what the reply is instead."""
+    try:
+        reply = json.loads(text)
+    except ValueError:
+        raise _Refused(f"the reply is not JSON: {text[:80]!r}") from None
+    if not isinstance(reply, dict):
+        raise _Refused(f"the reply is a JSON {type(reply).__name__}, not an object")
+    choices = reply.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise _Refused("the reply has no choices")
+    content = (choices[0].get("message") or {}).get("content")
+    if content is None:
+        raise _Refused("the reply's message has no content (null)")
+    if not isinstance(content, str):
+        raise _Refused(f"the reply's content is a {type(content).__name__} ({str(content)[:40]}), not text")
+    return content
+
+
+def _endpoint(base: str) -> str:
+    """The /chat/completions URL under `base`, before any query it carries (`...?key=K`)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/chat/completions"))
+
+
+def _retry_after(headers: dict) -> float:
+    """Seconds a 429 or 503 asks to wait (`Retry-After` in seconds; a date or nothing: 0)."""
+    value = {k.lower(): v for k, v in headers.items()}.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 0.0
+
+
+def _credentials(url: str) -> tuple[str, ...]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    return tuple(filter(None, (parts.username, parts.password, *(v for _, v in parse_qsl(parts.query)))))
 
 
 def _no_server(exc: Exception) -> bool:

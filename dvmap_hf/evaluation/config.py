@@ -98,6 +98,14 @@ class EvalConfig:
         if self.model in FITTED_PREDICTORS and self.config == "corpus" and self.reference_split == evaluated:
             raise OptionError("reference_split", f"is the evaluated split ({evaluated!r}): fit on another one")
 
+    @property
+    def batch_seeded(self) -> bool:
+        """Whether sampling draws from a seed per batch (transformers and vllm generation), so that the batch
+        size is part of the run: reference predictors, openai (a seed per row), greedy decoding and
+        log-likelihood scoring give every row the same answer whatever the batch."""
+        sampled = not self.generation.greedy and self.scoring == "generate"
+        return self.model not in REFERENCE_PREDICTORS and self.backend != "openai" and sampled
+
     def identity(self) -> dict:
         backend = "reference" if self.model in REFERENCE_PREDICTORS else self.backend
         return {
@@ -109,6 +117,7 @@ class EvalConfig:
             "limit": self.limit,
             "match": self.match,
             **({"reference_split": self.reference_split} if self.model in FITTED_PREDICTORS else {}),
+            **({"batch_size": self.generation.batch_size} if self.batch_seeded else {}),
             "scoring": self.scoring,
             "generation": self.generation.identity(),
         }

@@ -20,7 +20,8 @@ from tqdm.auto import tqdm
 from ..data.folder import data_fingerprint, load_split
 from ..data.sampling import sample_rows
 from ..errors import DvmapError
-from ..io import atomic_file
+from ..io import atomic_file, folder_lock
+from ..redact import redact_url
 from .config import MATCH_RULES, REFERENCE_PREDICTORS, EvalConfig
 from .parsing import parse_answer
 from .predictors import make_predictor
@@ -41,6 +42,8 @@ def _check_run_folder(out: Path, identity: dict) -> None:
         if previous != identity:
             changed = sorted(k for k in identity if previous.get(k) != identity[k])
             why = "the dataset changed since" if changed == ["data"] else f"different {', '.join(changed)}"
+            if "batch_size" in changed:
+                why += f"; sampling depends on the batch: resume with --batch-size {previous.get('batch_size')}"
             raise DvmapError(f"{out} holds another run ({why}); use a new --out folder")
     elif out.exists() and any(out.iterdir()):
         raise DvmapError(f"{out}: folder exists, is not empty and holds no dvmap run")
@@ -145,9 +148,15 @@ def batch_size(spec: EvalConfig) -> int:
 
 
 def run_eval(spec: EvalConfig, out: str | Path) -> dict:
-    """Evaluate `spec.model` on one config/split; write predictions, metrics and the report into `out`."""
+    """Evaluate `spec.model` on one config/split; write predictions, metrics and the report into `out`
+    (one writer at a time: a second run into the same folder is refused while the first is alive)."""
     out = Path(out)
     split = load_split(spec.dataset, spec.config, spec.split)
+    with folder_lock(out, "dvmap eval"):
+        return _run_locked(spec, out, split)
+
+
+def _run_locked(spec: EvalConfig, out: Path, split) -> dict:
     identity = {**spec.identity(), "data": data_fingerprint(spec.dataset, spec.config, str(split.split))}
     split = sample_rows(split, spec.limit, spec.generation.seed)
     _check_run_folder(out, identity)
@@ -175,7 +184,7 @@ def run_eval(spec: EvalConfig, out: str | Path) -> dict:
     metrics["run"] = {
         **identity,
         "rows": len(frame),
-        "generation": asdict(spec.generation),
+        "generation": {**asdict(spec.generation), "api_base": redact_url(spec.generation.api_base)},
         "reference_fallbacks": predictor.fallbacks if predictor else 0,
         "prompt_format": predictor.prompt_format if predictor else _previous_prompt_format(out),
     }

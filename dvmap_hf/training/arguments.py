@@ -27,6 +27,9 @@ class DVMapScriptArguments(ScriptArguments):
     likert_alpha: float = field(default=1.0, metadata={"help": "alpha of likert_reward (the soft-reward ablation)."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use the first N training rows only."})
     shuffle_seed: int | None = field(default=None, metadata={"help": "Shuffle the training rows with this seed."})
+    replace_output_dir: bool = field(
+        default=False, metadata={"help": "Train over a run already in output_dir (default: refuse, or resume)."}
+    )
 
     def __post_init__(self):
         unknown = unknown_rewards(self.reward_funcs)

@@ -61,3 +61,26 @@ def resume_checkpoint(resume_from_checkpoint: str | None, output_dir: str) -> st
     if not Path(resume_from_checkpoint).is_dir():
         raise SystemExit(f"resume_from_checkpoint: {resume_from_checkpoint} is not a folder")
     return resume_from_checkpoint
+
+
+def check_steps(max_steps: int, num_train_epochs: float) -> None:
+    """`max_steps: 0` would still train one step and write a model: refuse a run that asks for nothing."""
+    if max_steps == 0 or (max_steps < 0 and not num_train_epochs > 0):
+        raise SystemExit(
+            f"max_steps {max_steps} with num_train_epochs {num_train_epochs} trains nothing; set max_steps >= 1 "
+            "(or -1 with num_train_epochs > 0)"
+        )
+
+
+def check_output_dir(output_dir: str, resume_from_checkpoint, replace: bool) -> None:
+    """A finished or checkpointed run in `output_dir` is neither trained over silently nor mixed with a new
+    one: resume it, replace it (`replace_output_dir: true`) or write elsewhere."""
+    folder = Path(output_dir)
+    if replace or resume_checkpoint(resume_from_checkpoint, output_dir) is not None or not folder.is_dir():
+        return
+    finished = [p.name for p in folder.glob("*.safetensors")] + sorted(p.name for p in folder.glob("checkpoint-*"))
+    if finished:
+        raise SystemExit(
+            f"output_dir: {output_dir} holds a run ({', '.join(finished[:3])}); --resume_from_checkpoint true "
+            "continues it, --replace_output_dir true trains over it, or choose another --output_dir"
+        )

@@ -13,7 +13,7 @@ from trl import GRPOConfig, GRPOTrainer, ModelConfig, SFTConfig, SFTTrainer, get
 
 from .arguments import DVMapScriptArguments, recipe_path
 from .card import RunInfo, final_metrics, model_card
-from .checks import check_gpu_extras, check_inputs, resume_checkpoint
+from .checks import check_gpu_extras, check_inputs, check_output_dir, check_steps, resume_checkpoint
 from .data import load_training_data, to_prompt_completion
 from .rewards import get_reward_funcs
 
@@ -44,6 +44,8 @@ def _prepare(script_args: DVMapScriptArguments, training_args, model_args: Model
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
     )
+    check_steps(training_args.max_steps, training_args.num_train_epochs)
+    check_output_dir(training_args.output_dir, training_args.resume_from_checkpoint, script_args.replace_output_dir)
     check_inputs(script_args.dataset_name, model_args.model_name_or_path)
     check_gpu_extras(use_vllm, model_args.attn_implementation)
     training_args.model_init_kwargs = {
@@ -112,6 +114,11 @@ def sft_trainer(
         eval_dataset=evaluation,
         peft_config=get_peft_config(model_args),
     )
+    if len(trainer.train_dataset) == 0:
+        raise SystemExit(
+            f"max_length {training_args.max_length}: no training example is left (every one is longer or fully "
+            "masked); raise max_length"
+        )
     trainer.run_info = _run_info(script_args, model_args, argv, method="SFT")
     return trainer
 

@@ -235,9 +235,12 @@ def _imported(path: str) -> Callable:
 
     module, _, attribute = path.rpartition(".")
     try:
-        return getattr(import_module(module), attribute)
-    except (ImportError, AttributeError) as exc:
+        found = getattr(import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
         raise ValueError(f"reward function {path!r} cannot be imported ({exc})") from exc
+    if not callable(found):
+        raise ValueError(f"reward function {path!r} is a {type(found).__name__}, not a function")
+    return found
 
 
 def get_reward_funcs(names: Sequence[str], likert_alpha: float = 1.0) -> list[Callable]:

@@ -99,7 +99,7 @@ def build_tiny_model(out: str | Path, spec: TinyModelConfig = TinyModelConfig())
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
     )
-    with atomic_dir(out, force=True) as tmp:
+    with atomic_dir(out, force=True, kind=("model folder", "config.json")) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     return Path(out)
