@@ -13,7 +13,6 @@ any row order, and changing one country's size leaves the others alone.
 
 from __future__ import annotations
 
-import dataclasses
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,13 +88,25 @@ def _check_countries(data: WVSData, config: BuildConfig) -> None:
 def _respondents(data: WVSData, config: BuildConfig) -> tuple[WVSData, pd.DataFrame]:
     """Respondents of the requested countries with every required attribute answered."""
     wanted = data.codes["country"].isin(config.training_countries + config.cross_countries).to_numpy()
-    subset = dataclasses.replace(data, codes=data.codes[wanted].reset_index(drop=True))
+    subset = data.subset(wanted)
     profiles = profile_frame(subset)
     keep = np.ones(len(profiles), dtype=bool)
     for name in config.required_attributes:
         keep &= (profiles[name] != NOT_ANSWERED).to_numpy()
-    subset.codes = subset.codes[keep].reset_index(drop=True)
+    subset = subset.subset(keep)
+    _check_answered(subset, config)
     return subset, profiles[keep].reset_index(drop=True)
+
+
+def _check_answered(data: WVSData, config: BuildConfig) -> None:
+    """A value question nobody of the requested countries answered would vanish from every config while the
+    card still lists it: name it instead."""
+    for qid in config.training_questions + config.cross_value_questions:
+        if qid in data.codes and not (data.codes[qid].to_numpy() > 0).any():
+            raise DvmapError(
+                f"{data.path}: column {qid} (value question) has no answer from any respondent of the requested "
+                "countries (every cell is blank or a missing code); check the file"
+            )
 
 
 def _sample_profiles(

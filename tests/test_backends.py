@@ -272,3 +272,15 @@ def test_retry_after_is_honoured(monkeypatch):
     backend.stop = Waits()
     assert backend._one([{"role": "user", "content": "q"}], seed=0) == "ok"
     assert backend.stop.delays == [7.0]
+
+
+def test_a_model_folder_without_tokenizer_files_is_refused_before_any_work(built, tiny_model, tmp_path, capsys):
+    import shutil
+
+    model = tmp_path / "no-tokenizer"
+    model.mkdir()
+    for name in ("config.json", "model.safetensors", "generation_config.json"):
+        shutil.copy(tiny_model / name, model / name)
+    argv = ["eval", "--model", str(model), "--dataset", str(built[0]), "--limit", "2", "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    assert "no tokenizer files" in capsys.readouterr().err and not (tmp_path / "r").exists()

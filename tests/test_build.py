@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from dataset_builder import build_folder
 from dvmap_hf.data.codebook import ATTRIBUTE_NAMES, CROSS_COUNTRIES, QUESTIONS, TRAINING_COUNTRIES, country_name
@@ -12,6 +13,7 @@ from dvmap_hf.data.profiles import profile_frame, profile_id
 from dvmap_hf.data.prompts import RELEASE_SYSTEM_EVAL, RELEASE_SYSTEM_TRAIN, render_prompt, system_message
 from dvmap_hf.data.schema import CONFIG_SPLITS, FEATURES
 from dvmap_hf.data.wvs import read_wvs
+from dvmap_hf.errors import DvmapError
 from tests.support import SMALL_PROFILES, _load, small_config
 
 
@@ -121,3 +123,30 @@ def test_attribute_columns_hold_release_strings(built):
     assert "Not Answered" not in set(frame.life_stage)
     assert set(frame.has_children) <= {"has at least one child", "has no children", "Not Answered"}
     assert all(frame[name].notna().all() for name in ATTRIBUTE_NAMES)
+
+
+def test_silent_data_defects_are_named_with_the_files_own_rows(tmp_path):
+    from dataset_builder import BuildConfig, build_folder
+    from dvmap_hf.data.synth import SynthConfig, synthesize
+
+    frame = synthesize(SynthConfig(respondents=3000, seed=5))
+    last = frame["B_COUNTRY_ALPHA"].iloc[-1]  # a country whose rows come after those the build leaves out
+    late = int(np.flatnonzero((frame["B_COUNTRY_ALPHA"] == last).to_numpy())[5])
+    bad = frame.copy()
+    bad.loc[late, "Q288"] = 11
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    others = tuple(c for c in ("NGA", "USA") if c != last)[:1]
+    config = BuildConfig(wvs=tmp_path / "bad.csv", training_countries=(last,), cross_countries=others)
+    with pytest.raises(DvmapError, match=rf"column Q288, data row {late + 1}: code 11"):
+        build_folder(config, tmp_path / "o1")
+    twice = pd.concat([frame, frame.iloc[[7]]], ignore_index=True)
+    twice.to_csv(tmp_path / "twice.csv", index=False)
+    rid = frame["D_INTERVIEW"].iloc[7]
+    with pytest.raises(DvmapError, match=rf"respondent id {rid} appears 2 times \(data rows 8, {len(frame) + 1}\)"):
+        build_folder(BuildConfig(wvs=tmp_path / "twice.csv"), tmp_path / "o2")
+    blank = frame.copy()
+    blank["Q46"] = np.nan
+    blank.to_csv(tmp_path / "blank.csv", index=False)
+    with pytest.raises(DvmapError, match="column Q46 \\(value question\\) has no answer"):
+        build_folder(BuildConfig(wvs=tmp_path / "blank.csv"), tmp_path / "o3")
+    assert not any((tmp_path / name).exists() for name in ("o1", "o2", "o3"))

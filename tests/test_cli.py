@@ -69,3 +69,13 @@ def test_flags_take_underscores_as_dashes(built, tmp_path, capsys):
     assert "| random | cross_value |" in capsys.readouterr().out
     assert main([*argv, "--batch_sizes", "4", "--out", str(tmp_path / "s")]) == 2
     assert "unrecognized arguments: --batch_sizes" in capsys.readouterr().err
+
+
+def test_a_damaged_metrics_file_in_compare_gets_one_line(built, tmp_path, capsys):
+    run = tmp_path / "r"
+    assert main(["eval", "--model", "random", "--dataset", str(built[0]), "--limit", "5", "--out", str(run)]) == 0
+    capsys.readouterr()
+    (run / "metrics.json").write_text('{"overall": {"rows"')
+    assert main(["compare", str(run)]) == 2 and "not valid JSON" in capsys.readouterr().err
+    (run / "metrics.json").write_text('{"rows": 3}')
+    assert main(["compare", str(run)]) == 2 and "no overall or run" in capsys.readouterr().err

@@ -66,3 +66,23 @@ def test_a_library_error_names_the_field_and_the_command_line_names_the_flag(tmp
         "dvmap: error: --required-attributes names an unknown attribute 'shoe_size'"
     )
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--temperature", "-1"], "--temperature must be > 0, not -1.0 (for greedy decoding: --greedy)"),
+        (["--top-p", "2"], "--top-p must be in (0, 1], not 2.0"),
+        (["--top-k", "-3"], "--top-k must be >= 0, not -3"),
+        (["--device", "gpu"], "--device must be auto, cpu, mps, cuda or cuda:N, not 'gpu'"),
+    ],
+)
+def test_sampling_options_are_checked_before_anything_runs(tmp_path, capsys, flags, message):
+    assert main(["eval", "--model", "majority", "--out", str(tmp_path / "r"), *flags]) == 2
+    assert capsys.readouterr().err == f"dvmap: error: {message}\n"
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_dtype_outside_the_list_is_refused_by_the_parser(tmp_path, capsys):
+    assert main(["eval", "--model", "majority", "--out", str(tmp_path / "r"), "--dtype", "bogus"]) == 2
+    assert "invalid choice: 'bogus'" in capsys.readouterr().err

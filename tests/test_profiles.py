@@ -71,7 +71,7 @@ def test_income_brackets_and_parenthood():
         NOT_ANSWERED,
         NOT_ANSWERED,
     ]
-    with pytest.raises(DvmapError, match="column Q288, row 2: code 11 is outside the codebook range 1-10"):
+    with pytest.raises(DvmapError, match="column Q288, data row 2: code 11 is outside the codebook range 1-10"):
         profile_frame(_data(Q288=[5, 11]))
 
 

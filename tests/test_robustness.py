@@ -55,3 +55,13 @@ def test_robustness_limit_and_folder_checks(built, tmp_path, capsys):
     assert main(base + ["--out", str(tmp_path / "e")]) == 2
     assert "holds a dvmap eval run" in _error(capsys)
     assert sorted(p.name for p in (tmp_path / "e").iterdir()) == before
+
+
+def test_flips_that_change_nothing_are_refused(built, tmp_path, capsys):
+    from dvmap_app.cli import main
+
+    argv = ["robustness", "--model", "majority", "--dataset", str(built[0]), "--attribute", "gender"]
+    assert main([*argv, "--flip", "Male=Male", "--out", str(tmp_path / "a")]) == 2
+    assert "changes nothing" in capsys.readouterr().err
+    assert main([*argv, "--flip", "Male=Martian", "--out", str(tmp_path / "b")]) == 2
+    assert "gender never takes the value(s) 'Martian' here" in capsys.readouterr().err

@@ -25,3 +25,18 @@ def test_semantic_and_difficulty(built, tiny_model, tmp_path):
     assert "Pearson r, accuracy gain vs average_distance" in (sem / "semantic.md").read_text()
     assert main(["analyze", "difficulty", "--run", str(tmp_path / "trained"), "--out", str(tmp_path / "dif")]) == 0
     assert len(pd.read_csv(tmp_path / "dif" / "difficulty.csv")) == 7 and _png(tmp_path / "dif" / "difficulty.png")
+
+
+def test_an_unfinished_or_wrong_run_is_not_analysed(built, tmp_path, capsys):
+    import json
+
+    from dvmap_app.cli import main
+
+    run = tmp_path / "r"
+    assert main(["eval", "--model", "random", "--dataset", str(built[0]), "--limit", "20", "--out", str(run)]) == 0
+    lines = (run / "predictions.jsonl").read_text().splitlines()
+    (run / "predictions.jsonl").write_text("\n".join(lines[:5]) + "\n")
+    capsys.readouterr()
+    assert main(["analyze", "difficulty", "--run", str(run), "--out", str(tmp_path / "a")]) == 2
+    assert "an unfinished run (5 of 20 rows)" in capsys.readouterr().err
+    assert json.loads((run / "metrics.json").read_text())["run"]["config"] == "cross_demographic"

@@ -59,7 +59,7 @@ def test_file_label_is_the_fallback_for_a_code_the_codebook_lacks(tmp_path, tiny
     path = _write(tiny, tmp_path / "x.sav", {"Q272": {9123: "Klingon"}})
     assert "Klingon" in set(profile_frame(read_wvs(path))["common_language"])
     csv = _write(tiny, tmp_path / "x.csv")
-    with pytest.raises(DvmapError, match=r"x\.csv: column Q272, row 6: code 9123 is not in the WVS codebook"):
+    with pytest.raises(DvmapError, match=r"x\.csv: column Q272, data row 6: code 9123 is not in the WVS codebook"):
         profile_frame(read_wvs(csv))
 
 
@@ -85,22 +85,22 @@ def test_numeric_country_column_and_lower_case_names_are_accepted(tmp_path, tiny
         (
             "bad country",
             lambda f: f.assign(B_COUNTRY_ALPHA=f.B_COUNTRY_ALPHA.where(f.index != 3, "XYZ")),
-            r"column B_COUNTRY_ALPHA, row 4: unknown WVS country 'XYZ'",
+            r"column B_COUNTRY_ALPHA, data row 4: unknown WVS country 'XYZ'",
         ),
         (
             "text in a code column",
             lambda f: f.astype({"Q46": object}).assign(Q46=lambda g: g.Q46.where(g.index != 9, "happy")),
-            r"column Q46, row 10: value 'happy' is not an integer",
+            r"column Q46, data row 10: value 'happy' is not an integer",
         ),
         (
             "question code out of range",
             lambda f: f.assign(Q1=f.Q1.where(f.index != 2, 7)),
-            r"column Q1, row 3: code 7 is outside the codebook range 1-4",
+            r"column Q1, data row 3: code 7 is outside the codebook range 1-4",
         ),
         (
             "age out of range",
             lambda f: f.assign(Q262=f.Q262.where(f.index != 0, 250)),
-            r"column Q262, row 1: code 250 is outside the codebook range",
+            r"column Q262, data row 1: code 250 is outside the codebook range",
         ),
     ],
 )

@@ -3,13 +3,13 @@ entropy vs accuracy per question (Sec. 5.3). Each returns an `AnalysisResult`.""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..data.codebook import CROSS_VALUE_QUESTIONS, QUESTIONS, TRAINING_QUESTIONS
+from ..errors import DvmapError
 from ..options import OptionError
 from ..paper import paper
 from . import AnalysisResult
@@ -46,7 +46,12 @@ def embed_texts(texts: list[str], embedder: str | Path) -> np.ndarray:
 
 
 def _accuracy_per_question(run: str | Path) -> dict[str, float]:
-    metrics = json.loads((Path(run) / "metrics.json").read_text())
+    """Per-question accuracy of a finished cross_value run (the questions semantic distance is about)."""
+    from ..evaluation.report import read_metrics
+
+    metrics = read_metrics(run)
+    if metrics["run"]["config"] != "cross_value":
+        raise DvmapError(f"{run}: a run of {metrics['run']['config']}; the semantic analysis needs cross_value runs")
     return {q: s["accuracy"] for q, s in metrics["per_question"].items()}
 
 
@@ -106,12 +111,13 @@ def difficulty(run: str | Path) -> AnalysisResult:
     from ..evaluation.report import entropy_vs_accuracy
     from ..evaluation.runner import evaluated_frame
 
-    result = entropy_vs_accuracy(evaluated_frame(run))
+    frame = evaluated_frame(run)
+    result = entropy_vs_accuracy(frame)
     table = pd.DataFrame(result["per_question"])
     r = "n/a" if result["pearson_r"] is None else f"{result['pearson_r']:.3f} (p = {result['p_value']:.3g})"
     summary = f"""# Entropy vs accuracy per question ({run})
 
-Pearson r = {r} (paper: {paper("difficulty_r")}).
+Pearson r = {r} over {len(table)} questions and {len(frame):,} rows (paper: {paper("difficulty_r")}).
 """
     fig, ax = pyplot().subplots(figsize=(5, 3.5))
     ax.scatter(table["entropy"], 100 * table["accuracy"])

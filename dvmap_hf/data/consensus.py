@@ -34,8 +34,8 @@ def answer_matrix(data: WVSData, questions: list[Question]) -> np.ndarray:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DvmapError(
-                f"{data.path}: column {question.id}, row {row + 1}: code {codes[row]} is outside the codebook "
-                f"range 1-{question.num_codes} (negative codes mean missing)"
+                f"{data.path}: column {question.id}, data row {data.row_of(row)}: code {codes[row]} is outside the "
+                f"codebook range 1-{question.num_codes} (negative codes mean missing)"
             )
         out[:, j] = question.option_index(codes)
     return out

@@ -31,7 +31,7 @@ MAX_AGE = 120
 
 def _bad_code(data: WVSData, column: str, codes: np.ndarray, bad: np.ndarray, why: str) -> DvmapError:
     row = int(np.flatnonzero(bad)[0])
-    return DvmapError(f"{data.path}: column {column}, row {row + 1}: code {codes[row]} {why}")
+    return DvmapError(f"{data.path}: column {column}, data row {data.row_of(row)}: code {codes[row]} {why}")
 
 
 def _categorical(labels: np.ndarray, index: np.ndarray) -> pd.Categorical:

@@ -20,6 +20,7 @@ from .codebook import ALPHA_ALIASES, ATTRIBUTES, COUNTRIES, NUMERIC_TO_ALPHA, QU
 MISSING = -5  # WVS "Missing; Not available"
 SUFFIXES = {".sav": "spss", ".zsav": "spss", ".dta": "stata", ".csv": "csv"}
 COUNTRY_COLUMNS = ("B_COUNTRY_ALPHA", "B_COUNTRY")
+ID_COLUMN = "D_INTERVIEW"  # the respondent id of the cross-national file
 
 
 @dataclass
@@ -31,6 +32,18 @@ class WVSData:
     file_labels: dict[str, dict[int, str]] = field(default_factory=dict)
     religion_source: str = "Q289CS9"
     file_label: str = ""  # the file's own description (.sav/.dta label, or the csv `version` column)
+    rows: np.ndarray | None = None  # each respondent's data row in the file (1-based), kept through subsets
+
+    def row_of(self, position: int) -> int:
+        """The file's data row of the respondent at `position` of `codes`."""
+        return int(self.rows[position]) if self.rows is not None else position + 1
+
+    def subset(self, keep: np.ndarray) -> WVSData:
+        """The respondents where `keep` is true, their file rows with them."""
+        import dataclasses
+
+        rows = np.arange(1, len(self.codes) + 1) if self.rows is None else self.rows
+        return dataclasses.replace(self, codes=self.codes[keep].reset_index(drop=True), rows=rows[keep])
 
     @property
     def synthetic(self) -> bool:
@@ -94,7 +107,22 @@ def _needed_columns(path: Path, available: list[str], question_ids: list[str]) -
         if qid not in by_upper:
             raise DvmapError(f"{path}: required column {qid} (value question) is missing")
         wanted[qid] = by_upper[qid]
+    if ID_COLUMN in by_upper:  # optional: checked for duplicates when present
+        wanted[ID_COLUMN] = by_upper[ID_COLUMN]
     return wanted, religion_source
+
+
+def _check_unique_ids(path: Path, ids: np.ndarray) -> None:
+    """Two records with one respondent id would count that respondent twice in every support."""
+    values, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    repeated = counts > 1
+    if repeated.any():
+        rid = values[repeated][0]
+        where = np.flatnonzero(ids == rid)[:5] + 1
+        raise DvmapError(
+            f"{path}: column {ID_COLUMN}: respondent id {rid} appears {counts[repeated][0]} times (data rows "
+            f"{', '.join(map(str, where))}); {int(repeated.sum())} id(s) repeat in all. Remove the duplicate records"
+        )
 
 
 def _read_columns(path: Path, fmt: str, columns: list[str]) -> tuple[pd.DataFrame, dict[str, dict]]:
@@ -119,7 +147,7 @@ def _as_codes(path: Path, column: str, values: pd.Series) -> np.ndarray:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         shown = _shown(values.iloc[row])
-        raise DvmapError(f"{path}: column {column}, row {row + 1}: value {shown} is not an integer code")
+        raise DvmapError(f"{path}: column {column}, data row {row + 1}: value {shown} is not an integer code")
     return filled.astype(np.int64)
 
 
@@ -138,7 +166,9 @@ def _country_alpha(path: Path, var: str, column: str, values: pd.Series, merge_u
     unknown = ~alpha.isin(list(COUNTRIES))
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise DvmapError(f"{path}: column {column}, row {row + 1}: unknown WVS country {_shown(values.iloc[row])}")
+        raise DvmapError(
+            f"{path}: column {column}, data row {row + 1}: unknown WVS country {_shown(values.iloc[row])}"
+        )
     if merge_units:
         alpha = alpha.replace(UNIT_MERGES)
     return alpha.to_numpy(dtype=object)
@@ -169,4 +199,6 @@ def read_wvs(path: str | Path, question_ids: list[str] | None = None, merge_unit
         }
         for var, column in wanted.items()
     }
+    if ID_COLUMN in codes:
+        _check_unique_ids(path, codes.pop(ID_COLUMN))
     return WVSData(path, pd.DataFrame(codes), file_labels, religion_source, file_label)

@@ -12,6 +12,7 @@ import json
 import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from ..data.prompts import PLAIN_DELIMITER, plain_prompt
 from ..data.sampling import row_seed
@@ -42,6 +43,7 @@ class TransformersBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        check_tokenizer_files(model)
         try:
             tokenizer = AutoTokenizer.from_pretrained(model)
             dtype = generation.dtype if generation.dtype == "auto" else getattr(torch, generation.dtype)
@@ -90,6 +92,19 @@ class TransformersBackend:
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
         return self.generate([row["prompt"] for row in rows], batch_seed)
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json", "spiece.model")
+
+
+def check_tokenizer_files(model: str) -> None:
+    """A local model folder without tokenizer files loads a 1-token tokenizer without a word from transformers,
+    and every completion is then empty: refuse it before any work."""
+    folder = Path(model)
+    if folder.is_dir() and not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise DvmapError(
+            f"{model}: no tokenizer files ({', '.join(TOKENIZER_FILES[:3])} ...); save the tokenizer with the model"
+        )
 
 
 class VLLMBackend:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..options import OptionError, at_least, check_choices, option
+from ..options import OptionError, at_least, check_choices, one_of, option
 
 REFERENCE_PREDICTORS = ("random", "majority", "tabular")
 FITTED_PREDICTORS = ("majority", "tabular")  # fitted on a corpus split (`--reference-split`)
 BACKENDS = ("transformers", "vllm", "openai")
 SCORINGS = ("generate", "loglik")
-MATCH_RULES = ("strict", "release")  # how an answer is matched to an option: `parsing.py`
+MATCH_RULES = ("strict", "release")
+DTYPES = ("auto", "float32", "bfloat16", "float16")  # how an answer is matched to an option: `parsing.py`
 
 
 @dataclass
@@ -36,19 +37,29 @@ class InferenceConfig:
     max_retries: int = option(3, "openai backend: retries after a 5xx, 429 or timeout (with backoff)")
     timeout: float = option(60.0, "openai backend: seconds one request may take")
     api_base: str | None = option(None, "openai backend: base URL (default: $OPENAI_BASE_URL)")
-    dtype: str = option("auto", "transformers backend: auto, bfloat16, float32 ...")
+    dtype: str = option("auto", "transformers backend: the weights' dtype", choices=DTYPES)
     device: str = option("auto", "transformers backend: auto (cuda when there is one, else cpu), cuda:1 ...")
 
     def __post_init__(self) -> None:
         for name in ("max_new_tokens", "batch_size", "concurrency"):
             at_least(name, getattr(self, name))
         at_least("max_retries", self.max_retries, 0)
+        at_least("top_k", self.top_k, 0)
         if not self.timeout > 0:
             raise OptionError("timeout", f"must be > 0, not {self.timeout}")
+        if not self.greedy and not self.temperature > 0:
+            raise OptionError("temperature", f"must be > 0, not {self.temperature} (for greedy decoding: --greedy)")
+        if not 0 < self.top_p <= 1:
+            raise OptionError("top_p", f"must be in (0, 1], not {self.top_p}")
+        one_of("dtype", self.dtype, DTYPES)
+        if not (self.device in ("auto", "cpu", "mps") or self.device.split(":")[0] == "cuda"):
+            raise OptionError("device", f"must be auto, cpu, mps, cuda or cuda:N, not {self.device!r}")
 
     def torch_device(self) -> str:
         import torch
 
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise OptionError("device", f"is {self.device!r}, but this torch sees no CUDA device (use cpu or auto)")
         return ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
 
     def identity(self) -> dict:

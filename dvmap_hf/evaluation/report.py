@@ -199,9 +199,13 @@ def read_metrics(run: str | Path) -> dict:
     if not path.is_file():
         raise DvmapError(f"{run}: no {METRICS_FILE} (not a finished dvmap eval run)")
     try:
-        return json.loads(path.read_text())
+        metrics = json.loads(path.read_text())
     except ValueError as exc:
         raise DvmapError(f"{path}: not valid JSON ({exc}); evaluate the run again to rewrite it") from None
+    missing = [k for k in ("overall", "run") if not isinstance(metrics, dict) or not isinstance(metrics.get(k), dict)]
+    if missing:
+        raise DvmapError(f"{path}: no {' or '.join(missing)} (not written by dvmap eval); evaluate the run again")
+    return metrics
 
 
 def figure_cell(metrics: dict, name: str, scale: float, digits: int) -> str:

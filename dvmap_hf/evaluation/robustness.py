@@ -48,6 +48,19 @@ def _check_robustness_folder(out: Path) -> None:
         raise DvmapError(f"{out}: exists and holds other files; give robustness a folder of its own")
 
 
+def _check_flips(flips: dict[str, str], values: set[str], attribute: str) -> None:
+    """A flip to the same value changes nothing, and one from a value that never occurs flips no row."""
+    same = [a for a, b in flips.items() if a == b]
+    if same:
+        raise DvmapError(f"--flip {same[0]}={same[0]} changes nothing; flip a value to another")
+    absent = sorted(set(flips) - values)
+    if absent:
+        raise DvmapError(
+            f"{attribute} never takes the value(s) {', '.join(map(repr, absent))} here; its values: "
+            + ", ".join(map(repr, sorted(values)))
+        )
+
+
 def run_robustness(spec: EvalConfig, attribute: str, flips: dict[str, str], out: str | Path) -> dict:
     """Ask every row whose `attribute` can be flipped twice, as is and flipped; report how often the
     answer changes, per category (the value flip rate)."""
@@ -55,6 +68,7 @@ def run_robustness(spec: EvalConfig, attribute: str, flips: dict[str, str], out:
     out = Path(out)
     _check_robustness_folder(out)
     split = load_split(spec.dataset, spec.config, spec.split)
+    _check_flips(flips, set(split.unique(attribute)), attribute)
     rows = [row for row in split.to_list() if row[attribute] in flips]
     rows = [rows[i] for i in sample_indices(len(rows), spec.limit, spec.generation.seed)]
     if not rows:

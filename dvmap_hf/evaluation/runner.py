@@ -201,14 +201,24 @@ def _previous_prompt_format(out: Path) -> str:
 
 
 def evaluated_frame(out: str | Path) -> pd.DataFrame:
-    """The rows of a finished run folder joined with their predictions (for analyses)."""
+    """The rows of a finished run folder joined with their predictions (for analyses and comparisons). An
+    unfinished run is refused: its figures would be those of whichever rows happened to be done."""
     out = Path(out)
     if not (out / RUN_INFO).is_file() or not (out / PREDICTIONS).is_file():
         raise DvmapError(f"{out}: not a dvmap eval run folder (no {RUN_INFO} and {PREDICTIONS})")
     spec = json.loads((out / RUN_INFO).read_text())
-    split = load_split(spec["dataset"], spec["config"], spec["split"])
+    split = sample_rows(load_split(spec["dataset"], spec["config"], spec["split"]), spec.get("limit"), _seed(spec))
     rows = split.select_columns(["id", "options"]).to_list()  # what the line checks need, not the prompts
-    return _with_predictions(split, read_predictions(out / PREDICTIONS, rows))
+    frame = _with_predictions(split, read_predictions(out / PREDICTIONS, rows))
+    if len(frame) < len(rows) or not (out / METRICS_FILE).is_file():
+        raise DvmapError(
+            f"{out}: an unfinished run ({len(frame):,} of {len(rows):,} rows); finish it with its `dvmap eval` command"
+        )
+    return frame
+
+
+def _seed(identity: dict) -> int:
+    return identity.get("generation", {}).get("seed", 0)
 
 
 def _with_predictions(split, predictions: dict[str, dict]) -> pd.DataFrame:

@@ -22,6 +22,11 @@ def load(dataset: str = "dvmap", config: str = "cross_value", limit: int | None 
     from dvmap_hf.data.folder import load_split
     from dvmap_hf.data.sampling import sample_rows
 
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"dvmap task metadata: limit must be a whole number >= 1 (or absent), not {limit!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"dvmap task metadata: seed must be a whole number, not {seed!r}")
+
     return DatasetDict({"test": sample_rows(load_split(dataset, config, "test"), limit, seed)})
 
 
