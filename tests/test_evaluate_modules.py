@@ -58,3 +58,13 @@ def test_evaluate_modules_refuse_fractional_indices():
     with pytest.raises(ValueError, match="num_options must be whole numbers; got 4.9"):
         lc.compute(predictions=[1], references=[1], num_options=4.9)
     assert lc.compute(predictions=[1, -1], references=[1, 0], num_options=4)["likert_consistency"] == 0.5
+
+
+def test_the_modules_say_what_is_wrong_with_their_input():
+    import evaluate
+
+    lc = evaluate.load(str(ROOT / "evaluate_metrics/likert_consistency"))
+    with pytest.raises(ValueError, match="num_options is required"):
+        lc.compute(predictions=[0], references=[0])
+    with pytest.raises(ValueError, match="could not convert string to float: 'a'"):
+        lc.compute(predictions=["a"], references=[0], num_options=4)

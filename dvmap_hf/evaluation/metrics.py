@@ -34,6 +34,8 @@ def _whole(values, name: str) -> np.ndarray:
 
 
 def _validate(predictions, references, num_options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if num_options is None:
+        raise ValueError("num_options is required: K, the number of options (one for all rows or one per row)")
     pred = _whole(predictions, "predictions")
     ref = _whole(references, "references")
     if len(pred) != len(ref):

@@ -53,7 +53,7 @@ class DistributionDistance(evaluate.Metric):
             ),
         )
 
-    def _compute(self, predictions, references, num_options, groups=None, probabilities=None):
+    def _compute(self, predictions, references, num_options=None, groups=None, probabilities=None):
         try:
             from dvmap_hf.evaluation.metrics import distribution_distances
         except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file

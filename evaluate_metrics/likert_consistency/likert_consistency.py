@@ -47,7 +47,7 @@ class LikertConsistency(evaluate.Metric):
             ),
         )
 
-    def _compute(self, predictions, references, num_options):
+    def _compute(self, predictions, references, num_options=None):
         try:
             from dvmap_hf.evaluation.metrics import invalid_rate, likert_consistency
         except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file

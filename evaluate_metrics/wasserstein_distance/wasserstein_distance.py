@@ -53,7 +53,7 @@ class WassersteinDistance(evaluate.Metric):
             ),
         )
 
-    def _compute(self, predictions, references, num_options, groups=None, normalize=True):
+    def _compute(self, predictions, references, num_options=None, groups=None, normalize=True):
         try:
             from dvmap_hf.evaluation.metrics import wasserstein_distance
         except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file

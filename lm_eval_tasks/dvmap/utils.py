@@ -144,33 +144,14 @@ def _standard_error(items: list[dict], metric: str) -> float:
     return float(np.std(draws, ddof=1))
 
 
-def acc_se(items: list[dict]) -> float:
-    return _standard_error(items, "acc")
+def _se(metric: str):
+    """The `<metric>_se` aggregation a task YAML names (`!function utils.wd_se`)."""
+
+    def standard_error(items: list[dict]) -> float:
+        return _standard_error(items, metric)
+
+    standard_error.__name__ = f"{metric}_se"
+    return standard_error
 
 
-def acc_release_se(items: list[dict]) -> float:
-    return _standard_error(items, "acc_release")
-
-
-def lc_se(items: list[dict]) -> float:
-    return _standard_error(items, "lc")
-
-
-def wd_se(items: list[dict]) -> float:
-    return _standard_error(items, "wd")
-
-
-def tv_se(items: list[dict]) -> float:
-    return _standard_error(items, "tv")
-
-
-def js_se(items: list[dict]) -> float:
-    return _standard_error(items, "js")
-
-
-def soft_tv_se(items: list[dict]) -> float:
-    return _standard_error(items, "soft_tv")
-
-
-def soft_js_se(items: list[dict]) -> float:
-    return _standard_error(items, "soft_js")
+acc_se, acc_release_se, lc_se, wd_se, tv_se, js_se, soft_tv_se, soft_js_se = map(_se, FIGURE_OF)
