@@ -39,7 +39,7 @@ class Recorder:
         self.uploads.append(Path(folder_path))
 
     def upload_file(self, **kwargs):
-        pass
+        assert Path(kwargs["path_or_fileobj"]).is_file(), kwargs["path_or_fileobj"]  # the numpy core
 
 
 recorder = Recorder()

@@ -53,7 +53,7 @@ METRIC_NAMES = ("likert_consistency", "wasserstein_distance", "distribution_dist
 def push_metrics(namespace: str, private: bool = False) -> list[str]:
     """Upload each evaluate module as a Gradio Space named like its script, with the numpy core beside it."""
     api, urls = hub_api(), []
-    core = Path(__file__).resolve().parent / "metrics.py"
+    core = Path(__file__).resolve().parent / "evaluation" / "metrics.py"  # numpy only: runs alone on a Space
     for name in METRIC_NAMES:
         repo_id = f"{namespace}/{name}"
         try:

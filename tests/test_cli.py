@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dvmap_app.cli import main
@@ -39,6 +41,8 @@ def test_compare_and_push_metrics_cli(built, tmp_path, capsys, recording_hub):
     ) in spaces
     assert ("create_repo", "my-org/distribution_distance") in spaces
     assert all(c[2].get("repo_type") == "space" for c in fake.calls)
+    cores = [c[2]["path_or_fileobj"] for c in fake.calls if c[0] == "upload_file"]
+    assert cores and all(Path(core).is_file() for core in cores)  # the numpy core the modules import
 
 
 @pytest.mark.parametrize(
