@@ -28,7 +28,7 @@ def file_sha256_beside(path: str | Path) -> Iterator[Callable[[], str]]:
     """Start hashing `path` in a child process; the yielded function waits for its hex digest. If no
     child can be started, or it fails, the digest is computed in this process instead. Leaving the
     block stops a child still running."""
-    package_parent = str(Path(__file__).resolve().parent.parent)
+    package_parent = str(Path(__file__).resolve().parents[2])  # the folder holding dvmap_hf
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
     try:
         child = subprocess.Popen(
