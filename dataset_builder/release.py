@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from dvmap_hf.data.codebook import ATTRIBUTES
-from dvmap_hf.data.folder import MANIFEST, write_dataset_folder
+from dvmap_hf.data.folder import DATASET_FOLDER, MANIFEST, write_dataset_folder
 from dvmap_hf.data.profiles import profile_id, profile_keys
 from dvmap_hf.data.prompts import (
     DEFAULT_SYSTEM_PROMPT,
@@ -160,7 +160,7 @@ def import_release(
     `system_prompt` as in `dvmap build`: `release` puts the authors' system message before each prompt."""
     path = Path(path)
     one_of("system_prompt", system_prompt, SYSTEM_PROMPTS)
-    check_output_dir(out, force, inputs=(path,), kind=("dataset folder", MANIFEST))
+    check_output_dir(out, force, inputs=(path,), kind=DATASET_FOLDER)
     tables, problems, sources = {}, [], {}
     for key, source in sorted(discover(path).items()):
         tables[key], report = convert(read_table(source), str(source), system_message(system_prompt, key[0]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dvmap_hf.data.digest import file_sha256_beside
-from dvmap_hf.data.folder import MANIFEST, write_dataset_folder
+from dvmap_hf.data.folder import DATASET_FOLDER, write_dataset_folder
 from dvmap_hf.io import check_output_dir
 from dvmap_hf.paper import SIZES, paper
 
@@ -16,7 +16,7 @@ from .card import card_body, card_metadata
 def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> dict:
     """Build every config from `config.wvs` into the dataset folder `out`; return the build report."""
     # before the read: a bad --out costs nothing
-    check_output_dir(out, force, inputs=(config.wvs,), kind=("dataset folder", MANIFEST))
+    check_output_dir(out, force, inputs=(config.wvs,), kind=DATASET_FOLDER)
     with file_sha256_beside(config.wvs) as sha256:  # on the other core, while the file is read
         data = read_source(config)
         built = assemble(data, config)

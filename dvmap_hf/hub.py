@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .data.folder import looks_like_hub_id, read_manifest
@@ -17,6 +19,20 @@ def hub_api():
     return HfApi()
 
 
+def _check_repo_id(repo_id: str) -> None:
+    if not looks_like_hub_id(repo_id):
+        raise OptionError("repo_id", f"must be a Hub id <owner>/<name>, not {repo_id!r}")
+
+
+@contextmanager
+def _pushing(repo_id: str) -> Iterator[None]:
+    """Network, auth and permission errors of a push end here, as one line (the token is not in them)."""
+    try:
+        yield
+    except Exception as exc:
+        raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
+
+
 def push_dataset_folder(
     folder: str | Path,
     repo_id: str,
@@ -27,10 +43,9 @@ def push_dataset_folder(
     """Create (if needed) the dataset repo and upload the folder; old parquet shards are removed."""
     folder, message = Path(folder), message or "Upload DVMap dataset built with dvmap-hf"
     read_manifest(folder)  # refuses anything that is not a dataset folder of the kit
-    if not looks_like_hub_id(repo_id):
-        raise OptionError("repo_id", f"must be a Hub id <owner>/<name>, not {repo_id!r}")
+    _check_repo_id(repo_id)
     api = hub_api()
-    try:
+    with _pushing(repo_id):
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         if revision:
             api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
@@ -42,8 +57,6 @@ def push_dataset_folder(
             commit_message=message,
             delete_patterns=["data/**/*.parquet"],
         )
-    except Exception as exc:  # network, auth and permission errors all end here; the token is not in them
-        raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/datasets/{repo_id}")
 
 
@@ -56,7 +69,7 @@ def push_metrics(namespace: str, private: bool = False) -> list[str]:
     core = Path(__file__).resolve().parent / "evaluation" / "metrics.py"  # numpy only: runs alone on a Space
     for name in METRIC_NAMES:
         repo_id = f"{namespace}/{name}"
-        try:
+        with _pushing(repo_id):
             api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
             api.upload_folder(
                 folder_path=str(resource_folder("evaluate_metrics") / name),
@@ -71,8 +84,6 @@ def push_metrics(namespace: str, private: bool = False) -> list[str]:
                 repo_type="space",
                 commit_message="Upload the numpy core of the DVMap metrics",
             )
-        except Exception as exc:
-            raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
         urls.append(f"https://huggingface.co/spaces/{repo_id}")
     return urls
 
@@ -82,10 +93,9 @@ def push_model_folder(folder: str | Path, repo_id: str, private: bool = False, m
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise DvmapError(f"{folder}: not a model folder (no config.json)")
-    if not looks_like_hub_id(repo_id):
-        raise OptionError("repo_id", f"must be a Hub id <owner>/<name>, not {repo_id!r}")
+    _check_repo_id(repo_id)
     api = hub_api()
-    try:
+    with _pushing(repo_id):
         api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
         info = api.upload_folder(
             folder_path=str(folder),
@@ -94,6 +104,4 @@ def push_model_folder(folder: str | Path, repo_id: str, private: bool = False, m
             commit_message=message or "Upload DVMap model (dvmap-hf)",
             ignore_patterns=["checkpoint-*/**"],
         )
-    except Exception as exc:
-        raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/{repo_id}")

@@ -33,9 +33,9 @@ def _tiny_model(p: argparse.ArgumentParser) -> None:
 
     def run(args: argparse.Namespace) -> None:
         from dvmap_hf.io import check_output_dir
-        from dvmap_hf.training.tiny import build_tiny_model
+        from dvmap_hf.training.tiny import MODEL_FOLDER, build_tiny_model
 
-        check_output_dir(args.out, force=args.force, kind=("model folder", "config.json"))
+        check_output_dir(args.out, force=args.force, kind=MODEL_FOLDER)
         print(f"wrote {build_tiny_model(Path(args.out), from_args(TinyModelConfig, args))}")
 
     p.set_defaults(handler=run)

@@ -24,6 +24,7 @@ from ..io import atomic_dir
 from .schema import CONFIG_SPLITS, FEATURES, as_arrow
 
 MANIFEST = "dvmap_manifest.json"
+DATASET_FOLDER = ("dataset folder", MANIFEST)  # what `--force` may replace (`io.check_output_dir`)
 Rows = pa.Table | pd.DataFrame
 
 
@@ -83,7 +84,7 @@ def write_dataset_folder(
     `tables` is a lazy iterable (a build renders its splits one by one).
     """
     items = tables.items() if isinstance(tables, Mapping) else tables
-    with atomic_dir(out, force, inputs, ("dataset folder", MANIFEST)) as tmp, ThreadPoolExecutor(1) as writer:
+    with atomic_dir(out, force, inputs, DATASET_FOLDER) as tmp, ThreadPoolExecutor(1) as writer:
         pending, sizes = {}, {}
         for (config, split), rows in items:
             if split not in CONFIG_SPLITS.get(config, ()):
@@ -170,10 +171,10 @@ def load_split(dataset: str | Path, config: str, split: str | None = None):
     from datasets import load_dataset
 
     source = resolve_dataset(dataset)
-    if Path(source).is_dir():
-        for key in read_manifest(source).get("files", {}):
+    if Path(source).is_dir():  # datasets prepares (and caches) every split of the config: check them all
+        for key, name in read_manifest(source).get("files", {}).items():
             if key.partition("/")[0] == config:
-                check_content(Path(source), *key.split("/", 1))
+                check_content(Path(source) / name)
     try:
         splits = load_dataset(source, config)
     except FileNotFoundError as exc:
@@ -199,17 +200,16 @@ def _unreadable(dataset, config: str, exc: Exception) -> DvmapError:
     )
 
 
-def check_content(folder: Path, config: str, split: str) -> None:
+def check_content(path: Path) -> None:
     """A split's parquet name carries a hash of its content, and `datasets` caches by that name: a file
     edited in place would be served from the cache as it was. Refuse it instead."""
-    name = read_manifest(folder).get("files", {}).get(f"{config}/{split}")
-    if not name or not (folder / name).is_file() or "-" not in Path(name).stem:
+    if not path.is_file() or "-" not in path.stem:
         return
-    expected = Path(name).stem.rpartition("-")[2]
-    with open(folder / name, "rb") as handle:
+    expected = path.stem.rpartition("-")[2]
+    with open(path, "rb") as handle:
         actual = hashlib.file_digest(handle, "sha256").hexdigest()[: len(expected)]
     if actual != expected:
         raise DvmapError(
-            f"{folder / name}: its content does not match the hash in its name (edited in place?); "
+            f"{path}: its content does not match the hash in its name (edited in place?); "
             "rebuild the folder with `dvmap build` (or `dvmap import-release`) rather than editing it"
         )

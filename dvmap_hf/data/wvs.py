@@ -8,7 +8,7 @@ system-missing cells become -5 ("Missing"). Labels are not applied here: the cod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,16 +34,17 @@ class WVSData:
     file_label: str = ""  # the file's own description (.sav/.dta label, or the csv `version` column)
     rows: np.ndarray | None = None  # each respondent's data row in the file (1-based), kept through subsets
 
+    def __post_init__(self) -> None:
+        if self.rows is None:  # as read: the file's own order
+            self.rows = np.arange(1, len(self.codes) + 1)
+
     def row_of(self, position: int) -> int:
         """The file's data row of the respondent at `position` of `codes`."""
-        return int(self.rows[position]) if self.rows is not None else position + 1
+        return int(self.rows[position])
 
     def subset(self, keep: np.ndarray) -> WVSData:
         """The respondents where `keep` is true, their file rows with them."""
-        import dataclasses
-
-        rows = np.arange(1, len(self.codes) + 1) if self.rows is None else self.rows
-        return dataclasses.replace(self, codes=self.codes[keep].reset_index(drop=True), rows=rows[keep])
+        return replace(self, codes=self.codes[keep].reset_index(drop=True), rows=self.rows[keep])
 
     @property
     def synthetic(self) -> bool:

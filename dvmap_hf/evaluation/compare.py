@@ -15,6 +15,7 @@ from .statistics import LEVEL, METHOD, RunRows, compare, holm
 
 #: what the paired table shows: figure, label, scale, digits
 SHOWN = (("accuracy", "Acc", 100, 1), ("likert_consistency", "LC", 100, 1), ("wasserstein_distance", "WD", 1, 4))
+SHOWN_NAMES = {name for name, *_ in SHOWN}
 SIGNIFICANCE = 0.05
 
 
@@ -89,13 +90,12 @@ def compare_runs(
 def _adjust(results: dict) -> None:
     """Holm across the p-values the table shows: the bootstrap p of each shown figure of each run, and
     McNemar's for accuracy (the other figures, in the JSON only, keep their unadjusted p)."""
-    shown = {name for name, *_ in SHOWN}
     slots = [
         (run, name, key)
         for run, figures in results.items()
         for name, entry in figures.items()
         for key in ("p_value", "mcnemar_p")
-        if name in shown and entry.get(key) is not None
+        if name in SHOWN_NAMES and entry.get(key) is not None
     ]
     adjusted = holm([results[run][name][key] for run, name, key in slots]) if slots else []
     for (run, name, key), p in zip(slots, adjusted, strict=True):
@@ -121,8 +121,7 @@ def _paired_table(results: dict, base_run, resamples: int, notes: list[str]) -> 
         cells = [_difference(figures[name], scale, digits) for name, _, scale, digits in SHOWN if name in figures]
         mcnemar = figures["accuracy"]
         lines.append(f"| {model_name(run)} | " + " | ".join(cells) + f" | {mcnemar['mcnemar_p_holm']:.3g} |")
-    shown = {name for name, *_ in SHOWN}
-    others = [name for name in next(iter(results.values())) if name not in shown]
+    others = [name for name in next(iter(results.values())) if name not in SHOWN_NAMES]
     if others:
         lines += ["", "The other figures' differences are in the JSON (`--json FILE`): " + ", ".join(others) + "."]
     return "\n".join(lines + [""] + [f"- {note}" for note in notes]).rstrip()

@@ -34,16 +34,14 @@ class Predictor(Protocol):
 def make_predictor(spec: EvalConfig) -> Predictor:
     """The predictor `spec` asks for: a reference predictor (fitted on the corpus's `reference_split`), or
     `spec.model` run by `spec.backend`, generating or (`scoring: loglik`) scoring each option."""
+    if spec.scoring == "loglik" and (spec.model in REFERENCE_PREDICTORS or spec.backend == "openai"):
+        raise OptionError("scoring", "loglik needs the model's token probabilities: a transformers or vllm model")
     if spec.model in REFERENCE_PREDICTORS:
-        if spec.scoring == "loglik":
-            raise OptionError("scoring", "loglik needs the model's token probabilities: a transformers or vllm model")
         return _reference(spec.model, spec.dataset, spec.generation.seed, spec.reference_split)
     backend = _backend(spec.model, spec.backend, spec.generation)
     if spec.scoring == "loglik":
         from .loglik import LoglikScorer, VLLMLoglikScorer
 
-        if spec.backend == "openai":
-            raise OptionError("scoring", "loglik needs the model's token probabilities: a transformers or vllm model")
         return (LoglikScorer if spec.backend == "transformers" else VLLMLoglikScorer)(backend)
     return backend
 

@@ -17,8 +17,9 @@ from .statistics import RunRows, figures, intervals
 METRICS_FILE = "metrics.json"
 
 
-def _scores(frame: pd.DataFrame) -> dict:
-    figures_ = figures(RunRows.from_frame(frame))
+def _scores(frame: pd.DataFrame, figures_: dict | None = None) -> dict:
+    """Rows and every figure but the per-rule accuracies (those are `accuracy_by_match`)."""
+    figures_ = figures(RunRows.from_frame(frame)) if figures_ is None else figures_
     return {"rows": int(len(frame)), **{k: v for k, v in figures_.items() if not k.startswith("accuracy_")}}
 
 
@@ -54,7 +55,7 @@ def score(frame: pd.DataFrame, resamples: int = 0, seed: int = 0) -> dict:
     rows = RunRows.from_frame(frame)
     overall = figures(rows)
     return {
-        "overall": {"rows": int(len(frame)), **{k: v for k, v in overall.items() if not k.startswith("accuracy_")}},
+        "overall": _scores(frame, overall),
         "accuracy_by_match": {k.removeprefix("accuracy_"): v for k, v in overall.items() if k.startswith("accuracy_")},
         "intervals": intervals(rows, resamples, seed),
         "per_country": _breakdown(frame, "country"),

@@ -25,7 +25,7 @@ from ..redact import redact_url
 from .config import MATCH_RULES, REFERENCE_PREDICTORS, EvalConfig
 from .parsing import parse_answer
 from .predictors import make_predictor
-from .report import METRICS_FILE, score, write_report
+from .report import METRICS_FILE, read_metrics, score, write_report
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
@@ -195,8 +195,8 @@ def _run_locked(spec: EvalConfig, out: Path, split) -> dict:
 def _previous_prompt_format(out: Path) -> str:
     """A finished run evaluated again asks no model: its report keeps what the first pass recorded."""
     try:
-        return json.loads((out / METRICS_FILE).read_text())["run"]["prompt_format"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return read_metrics(out)["run"]["prompt_format"]
+    except (DvmapError, KeyError):
         return "unknown (resumed run)"
 
 

@@ -60,20 +60,36 @@ class RunRows:
     probabilities: np.ndarray | None  # rows x widest K option probabilities (log-likelihood scoring)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> RunRows:
+    def from_columns(
+        cls, ids, profiles, predicted, reference, num_options, groups, by_rule=None, probabilities=None
+    ) -> RunRows:
+        """From per-row values: profile and group labels become codes, option probabilities one matrix."""
         from .metrics import option_matrix
 
-        k = frame["num_options"].to_numpy()
-        probabilities = option_matrix(frame["option_probs"].tolist(), k) if "option_probs" in frame else None
+        k = np.asarray(num_options)
         return cls(
-            ids=frame["id"].to_numpy(),
-            profiles=pd.factorize(frame["profile_id"])[0],
-            predicted=frame["parsed"].to_numpy(),
-            reference=frame["answer_index"].to_numpy(),
+            ids=np.asarray(ids),
+            profiles=pd.factorize(pd.Series(profiles))[0],
+            predicted=np.asarray(predicted),
+            reference=np.asarray(reference),
             num_options=k,
-            groups=pd.factorize(frame["country"] + "|" + frame["question_id"])[0],
-            by_rule={c.removeprefix("parsed_"): frame[c].to_numpy() for c in frame.columns if c.startswith("parsed_")},
-            probabilities=probabilities,
+            groups=pd.factorize(pd.Series(groups))[0],
+            by_rule={rule: np.asarray(parsed) for rule, parsed in (by_rule or {}).items()},
+            probabilities=None if probabilities is None else option_matrix(probabilities, k),
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> RunRows:
+        """From a run's rows joined with their predictions (`runner.evaluated_frame`)."""
+        return cls.from_columns(
+            frame["id"],
+            frame["profile_id"],
+            frame["parsed"],
+            frame["answer_index"],
+            frame["num_options"],
+            frame["country"] + "|" + frame["question_id"],
+            {c.removeprefix("parsed_"): frame[c] for c in frame.columns if c.startswith("parsed_")},
+            frame["option_probs"].tolist() if "option_probs" in frame else None,
         )
 
     def subset(self, keep: np.ndarray) -> RunRows:

@@ -78,7 +78,7 @@ def check_steps(max_steps: int, num_train_epochs: float) -> None:
         )
 
 
-def check_output_dir(output_dir: str, resume_from_checkpoint, replace: bool) -> None:
+def check_previous_run(output_dir: str, resume_from_checkpoint, replace: bool) -> None:
     """A finished or checkpointed run in `output_dir` is neither trained over silently nor mixed with a new
     one: resume it, replace it (`replace_output_dir: true`) or write elsewhere."""
     folder = Path(output_dir)

@@ -13,7 +13,7 @@ from trl import GRPOConfig, GRPOTrainer, ModelConfig, SFTConfig, SFTTrainer, get
 
 from .arguments import DVMapScriptArguments, recipe_path
 from .card import RunInfo, final_metrics, model_card
-from .checks import check_gpu_extras, check_inputs, check_output_dir, check_steps, resume_checkpoint
+from .checks import check_gpu_extras, check_inputs, check_previous_run, check_steps, resume_checkpoint
 from .data import load_training_data, to_prompt_completion
 from .rewards import get_reward_funcs
 
@@ -45,7 +45,7 @@ def _prepare(script_args: DVMapScriptArguments, training_args, model_args: Model
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
     )
     check_steps(training_args.max_steps, training_args.num_train_epochs)
-    check_output_dir(training_args.output_dir, training_args.resume_from_checkpoint, script_args.replace_output_dir)
+    check_previous_run(training_args.output_dir, training_args.resume_from_checkpoint, script_args.replace_output_dir)
     check_inputs(script_args.dataset_name, model_args.model_name_or_path)
     check_gpu_extras(use_vllm, model_args.attn_implementation)
     training_args.model_init_kwargs = {

@@ -21,6 +21,7 @@ CHATML = (
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+MODEL_FOLDER = ("model folder", "config.json")  # what `--force` may replace (`io.check_output_dir`)
 FORMAT_TAGS = ["<answer>", "</answer>", "<reasoning>", "</reasoning>"]
 
 
@@ -99,7 +100,7 @@ def build_tiny_model(out: str | Path, spec: TinyModelConfig = TinyModelConfig())
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
     )
-    with atomic_dir(out, force=True, kind=("model folder", "config.json")) as tmp:
+    with atomic_dir(out, force=True, kind=MODEL_FOLDER) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     return Path(out)

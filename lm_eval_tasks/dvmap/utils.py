@@ -123,21 +123,15 @@ def _standard_error(items: list[dict], metric: str) -> float:
     independent), as `dvmap eval` resamples: the harness gives none for custom aggregations and a
     row-level one for means."""
     import numpy as np
-    import pandas as pd
 
-    from dvmap_hf.evaluation.metrics import option_matrix
     from dvmap_hf.evaluation.statistics import RunRows, figures, resample_weights
 
-    parsed, gold, k, groups = (np.asarray(column) for column in _columns(items))
-    rows = RunRows(
-        ids=np.array([i["id"] for i in items]),
-        profiles=pd.factorize(pd.Series([i["profile"] for i in items]))[0],
-        predicted=parsed,
-        reference=gold,
-        num_options=k,
-        groups=pd.factorize(pd.Series(groups))[0],
-        by_rule={"release": np.array([i["release"] for i in items])} if "release" in items[0] else {},
-        probabilities=option_matrix([i["probs"] for i in items], k) if "probs" in items[0] else None,
+    rows = RunRows.from_columns(
+        [i["id"] for i in items],
+        [i["profile"] for i in items],
+        *_columns(items),
+        {"release": [i["release"] for i in items]} if "release" in items[0] else None,
+        [i["probs"] for i in items] if "probs" in items[0] else None,
     )
     name = FIGURE_OF[metric]
     draws = [figures(rows, weights)[name] for weights in resample_weights(rows.profiles, SE_RESAMPLES, 0)]
