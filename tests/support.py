@@ -145,3 +145,56 @@ def _error(capsys) -> str:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def accelerate_launch(workdir, config: str, entry: list[str], *args, launch=(), check=True, popen=False):
+    """`accelerate launch --config_file accelerate_configs/<config>.yaml <entry> <args>` in `workdir`, one CPU
+    thread per process when there are two, on a free port; the finished process (or the Popen, `popen`).
+    HF_TOKEN is set to a marker that must never be printed."""
+    import os
+    import subprocess
+    import sys
+
+    threads = "1" if config.startswith("cpu-") else "2"
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file"]
+    command += [str(ROOT / "accelerate_configs" / f"{config}.yaml"), "--num_cpu_threads_per_process", threads]
+    if "--main_process_port" not in launch:
+        command += ["--main_process_port", str(free_port())]
+    command += [*launch, *entry, *args]
+    env = {**os.environ, "HF_TOKEN": "hf_do_not_print_me"}
+    if popen:
+        return subprocess.Popen(
+            command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=env, timeout=600)
+    if check:
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert "hf_do_not_print_me" not in done.stdout + done.stderr
+    return done
+
+
+def log_history(run) -> list[dict]:
+    """The per-step logs of a finished run (`trainer_state.json`, full precision)."""
+    return [e for e in json.loads((Path(run) / "trainer_state.json").read_text())["log_history"] if "loss" in e]
+
+
+def weights(folder) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(folder) / "model.safetensors"))
+
+
+def largest_difference(a: dict, b: dict) -> float:
+    """Over the tensors both hold; every tensor of the smaller one must be in the other (a ZeRO-2 save also
+    writes the tied lm_head, which a plain save leaves out)."""
+    shared = a.keys() & b.keys()
+    assert shared == min(a.keys(), b.keys(), key=len), sorted(a.keys() ^ b.keys())
+    return max((a[k].double() - b[k].double()).abs().max().item() for k in shared)

@@ -32,7 +32,9 @@ def test_gpu_pieces_say_which_extra_to_install(monkeypatch):
     with pytest.raises(SystemExit, match="use_vllm: true needs vLLM"):
         checks.check_gpu_extras(True, None)
     monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
-    with pytest.raises(SystemExit, match="DeepSpeed, which is not installed"):
+    checks.check_launch_extras()  # installed here (the dev extra has it)
+    monkeypatch.setattr(checks, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit, match=r"DeepSpeed, which is not installed: pip install -e '\.\[deepspeed\]'"):
         checks.check_launch_extras()
 
 

@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
 from dvmap_app.cli import main as dvmap
 from dvmap_hf.training.arguments import parse_grpo
 from dvmap_hf.training.mains import grpo_main
-from tests.support import ROOT
+from tests.support import ROOT, accelerate_launch
 
 
 def _launch(workdir, entry: list[str], *args):
     """`accelerate launch` of the GRPO entry point: `-m dvmap_hf.training.grpo` (installed) or the checkout's
-    training/grpo.py."""
-    launcher = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--config_file",
-        str(ROOT / "accelerate_configs/cpu.yaml"),
-    ]
-    command = [*launcher, "--num_cpu_threads_per_process", "2", *entry, "--config", "tiny-cpu", *args]
-    env = {**os.environ, "HF_TOKEN": "hf_do_not_print_me"}
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=env, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "hf_do_not_print_me" not in done.stdout + done.stderr
+    training/grpo.py; the logged steps."""
+    done = accelerate_launch(workdir, "cpu", entry, "--config", "tiny-cpu", *args)
     return [json.loads(line.replace("'", '"')) for line in re.findall(r"\{'loss'.*?\}", done.stdout)]
 
 

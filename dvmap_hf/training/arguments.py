@@ -4,7 +4,9 @@ name (`--config tiny-cpu`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+import sys
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from trl import GRPOConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
@@ -61,9 +63,63 @@ def recipe_path(argv: list[str]) -> str | None:
     return argv[argv.index("--config") + 1] if "--config" in argv[:-1] else None
 
 
+BATCH_FIELDS = (
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "num_generations",
+    "generation_batch_size",
+    "steps_per_generation",
+)
+
+
+def batch_settings(argv: list[str]) -> dict:
+    """The GRPO batch fields a run will have: GRPOConfig's defaults, then the recipe, then the flags (as
+    TrlParser orders them), read without building a GRPOConfig (which needs the launch's device set up)."""
+    import yaml
+
+    settings = {f.name: f.default for f in fields(GRPOConfig) if f.name in BATCH_FIELDS}
+    recipe = recipe_path(argv)
+    if recipe is not None and Path(recipe).is_file():
+        loaded = yaml.safe_load(Path(recipe).read_text()) or {}
+        settings.update({k: v for k, v in loaded.items() if k in BATCH_FIELDS})
+    for at, word in enumerate(argv):
+        name, _, value = word.removeprefix("--").partition("=")
+        if word.startswith("--") and name in BATCH_FIELDS and (value or at + 1 < len(argv)):
+            value = value or argv[at + 1]
+            settings[name] = None if value.lower() == "none" else int(value)
+    return settings
+
+
+def grpo_batch_problem(settings: dict, processes: int) -> str | None:
+    """What is wrong with a GRPO batch on `processes` ranks, in the recipe's terms, or None. A generation
+    batch (per_device_train_batch_size x processes x steps_per_generation completions, steps_per_generation
+    defaulting to gradient_accumulation_steps) must hold whole groups of num_generations."""
+    per_device, generations = settings["per_device_train_batch_size"], settings["num_generations"]
+    global_batch = per_device * processes
+    if settings["generation_batch_size"] is not None:
+        batch, how = settings["generation_batch_size"], "generation_batch_size"
+        if batch % global_batch:
+            return (
+                f"generation_batch_size {batch} is not a multiple of per_device_train_batch_size {per_device} x "
+                f"{processes} processes = {global_batch}"
+            )
+    else:
+        steps = settings["steps_per_generation"] or settings["gradient_accumulation_steps"]
+        batch = global_batch * steps
+        how = f"per_device_train_batch_size {per_device} x {processes} processes x {steps} steps per generation"
+    if batch % generations:
+        return f"{how} = {batch} completions per generation batch, not whole groups of num_generations {generations}"
+    return None
+
+
 def parse_grpo(argv: list[str] | None = None):
-    """(script args, GRPOConfig, ModelConfig) from `--config recipe.yaml` + flags; unknown keys are errors."""
-    argv = None if argv is None else with_recipe_path(list(argv))
+    """(script args, GRPOConfig, ModelConfig) from `--config recipe.yaml` + flags; unknown keys are errors.
+    A batch that does not divide on this launch's processes stops here, before any model is loaded."""
+    argv = with_recipe_path(list(sys.argv[1:] if argv is None else argv))
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    problem = grpo_batch_problem(batch_settings(argv), processes)
+    if problem:
+        raise SystemExit(f"GRPO batch: {problem}; change per_device_train_batch_size or num_generations")
     return TrlParser((DVMapScriptArguments, GRPOConfig, ModelConfig)).parse_args_and_config(argv)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from transformers import Trainer, TrainerCallback
 
 
@@ -16,7 +18,8 @@ class HeldOutAccuracy(TrainerCallback):
 
     def measure(self, model, tokenizer) -> float:
         """Greedy accuracy on the rows; the random streams are restored after, so that watching a run does
-        not change it (generation reseeds torch per batch)."""
+        not change it (generation reseeds torch per batch). Under ZeRO-3 every rank gathers the whole
+        parameters for it, as TRL does for GRPO's own generation (without a trainer: the model as given)."""
         import torch
 
         from ..evaluation.backends import TransformersBackend
@@ -24,11 +27,10 @@ class HeldOutAccuracy(TrainerCallback):
         from ..evaluation.parsing import parse_answer
 
         side, was_training = tokenizer.padding_side, model.training
-        backend = TransformersBackend(
-            model, tokenizer, InferenceConfig(max_new_tokens=self.max_new_tokens, greedy=True)
-        )
+        generation = InferenceConfig(max_new_tokens=self.max_new_tokens, greedy=True)
         try:
-            with torch.random.fork_rng():
+            with torch.random.fork_rng(), self._whole(model) as whole:
+                backend = TransformersBackend(whole, tokenizer, generation)
                 completions = [c for i in range(0, len(self.rows), 32) for c in backend(self.rows[i : i + 32])]
         finally:
             tokenizer.padding_side = side
@@ -37,6 +39,13 @@ class HeldOutAccuracy(TrainerCallback):
             parse_answer(c, r["options"]) == r["answer_index"] for c, r in zip(completions, self.rows, strict=True)
         ]
         return sum(hits) / len(hits)
+
+    def _whole(self, model):
+        if self.trainer is None:
+            return contextlib.nullcontext(model)
+        from trl.models import unwrap_model_for_generation
+
+        return unwrap_model_for_generation(self.trainer.model_wrapped, self.trainer.accelerator)
 
     def _log(self, control, model, tokenizer):
         # The base class's log, not TRL's override: GRPOTrainer.log and SFTTrainer.log also average and clear

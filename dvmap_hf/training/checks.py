@@ -1,5 +1,6 @@
 """Checks that fail a training run at once, with one line, instead of minutes later deep inside a library:
-the GPU-only extras, a missing model or dataset, the checkpoint to resume from."""
+the GPU-only extras, a launch whose processes disagree on their number, a missing model or dataset, the
+checkpoint to resume from."""
 
 from __future__ import annotations
 
@@ -14,7 +15,26 @@ def check_launch_extras() -> None:
     """Before any argument parsing: a DeepSpeed launch needs the `gpu` extra (the clear message, not an
     ImportError from deep inside transformers)."""
     if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true" and find_spec("deepspeed") is None:
-        raise SystemExit(f"this launch config uses DeepSpeed, which is not installed: {GPU_EXTRA}")
+        raise SystemExit(
+            "this launch config uses DeepSpeed, which is not installed: pip install -e '.[deepspeed]' (CPU or GPU)"
+        )
+
+
+def check_world_size(training_args) -> None:
+    """Every process of a launch must see the same number of ranks. Accelerate set up for a device the
+    machine lacks (no GPU and `use_cpu: false`) reports process 0 of 1 in each of the N processes that
+    `accelerate launch` started, while torch.distributed (and DeepSpeed) has N: each would train on all the
+    data, and the run would look fine."""
+    import torch.distributed as dist
+
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    joined = dist.get_world_size() if dist.is_available() and dist.is_initialized() else launched
+    seen = training_args.world_size
+    if not launched == joined == seen:
+        raise SystemExit(
+            f"world size: the launch started {launched} processes (torch.distributed: {joined}) but the trainer's "
+            f"Accelerate state has {seen}; on a machine without a GPU set use_cpu: true (recipe or --use_cpu true)"
+        )
 
 
 def check_gpu_extras(use_vllm: bool, attn_implementation: str | None) -> None:

@@ -13,7 +13,14 @@ from trl import GRPOConfig, GRPOTrainer, ModelConfig, SFTConfig, SFTTrainer, get
 
 from .arguments import DVMapScriptArguments, recipe_path
 from .card import RunInfo, final_metrics, model_card
-from .checks import check_gpu_extras, check_inputs, check_previous_run, check_steps, resume_checkpoint
+from .checks import (
+    check_gpu_extras,
+    check_inputs,
+    check_previous_run,
+    check_steps,
+    check_world_size,
+    resume_checkpoint,
+)
 from .data import load_training_data, to_prompt_completion
 from .rewards import get_reward_funcs
 
@@ -44,6 +51,7 @@ def _prepare(script_args: DVMapScriptArguments, training_args, model_args: Model
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
     )
+    check_world_size(training_args)
     check_steps(training_args.max_steps, training_args.num_train_epochs)
     check_previous_run(training_args.output_dir, training_args.resume_from_checkpoint, script_args.replace_output_dir)
     check_inputs(script_args.dataset_name, model_args.model_name_or_path)
@@ -124,11 +132,13 @@ def sft_trainer(
 
 
 def train_and_publish(trainer, message: str):
-    """Train (from the checkpoint `resume_from_checkpoint` names, if any), save, write the model card (main
-    process), push if asked, release resources. Returns the trainer."""
+    """Train (from the checkpoint `resume_from_checkpoint` names, if any), save the model and the state (the
+    full-precision log history, `trainer_state.json`), write the model card (main process), push if asked,
+    release resources. Returns the trainer."""
     args = trainer.args
     trainer.train(resume_from_checkpoint=resume_checkpoint(args.resume_from_checkpoint, args.output_dir))
     trainer.save_model(args.output_dir)
+    trainer.save_state()
     trainer.create_model_card()
     if args.push_to_hub:
         trainer.push_to_hub(commit_message=message)
