@@ -5,14 +5,17 @@ skipped, seconds, peak GPU memory read from nvidia-smi while it ran):
   setup          a synthetic WVS file, a small dataset folder (`dvmap build`) and a tiny random Qwen3
   grpo_1gpu      3 GRPO steps, single-GPU launch config, bf16, gradient checkpointing
   grpo_zero3     the same under the ZeRO-3 launch config on one process (DeepSpeed)
+  grpo_zero3_all the same under ZeRO-3 on every GPU of the machine (2 or more; skipped on one)
   eval_cuda      `dvmap eval` with the transformers backend on CUDA, batched generation
   eval_loglik    `dvmap eval --scoring loglik` on CUDA
+  eval_vllm      `dvmap eval --backend vllm` (a seed per row, prefix caching), when vLLM is installed there
 
 On the device (after `python bench/gpu_wheels.py` here, which prints the exact call):
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && \\
     PYTHONPATH=/tmp/site:$PWD python3 bench/gpu_smoke.py --out $OUT
-Here, `--dry-run` runs the same steps on the CPU (cpu launch config, float32; ZeRO-3 skipped) so the
-script is exercised by the tests between GPU sessions.
+Here, `--dry-run` runs the same steps on the CPU (cpu launch configs, float32; the multi-process ZeRO-3
+step on 2 CPU processes, cpu-zero3.yaml; the one-process ZeRO-3 step skipped) so the script is exercised
+by the tests between GPU sessions.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,21 +157,46 @@ def _eval(work: Path, run: str, *extra: str) -> list[str]:
     )
 
 
+def gpu_count() -> int:
+    if shutil.which("nvidia-smi") is None:
+        return 0
+    return len(subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.splitlines())
+
+
+def _zero3_all(work: Path, dry_run: bool) -> list[str] | str:
+    """ZeRO-3 over processes that each hold a shard: every GPU, or 2 CPU processes in the dry run."""
+    if dry_run:
+        return _launch("cpu-zero3.yaml", "--num_cpu_threads_per_process", "1", *_grpo(work, "grpo-zero3-all", True))
+    gpus = gpu_count()
+    if gpus < 2:
+        return f"skipped: {gpus} GPU(s); sharding needs 2 or more"
+    batch = ["--per_device_train_batch_size", "8"]  # 2 prompts x 4 generations a GPU
+    return _launch("zero3.yaml", "--num_processes", str(gpus), *_grpo(work, "grpo-zero3-all", False), *batch)
+
+
 def steps(work: Path, dry_run: bool) -> list[tuple[str, list[str] | str]]:
     """(name, command) in order; a string instead of a command says why the step is skipped."""
     zero3 = (
-        "skipped: dry run (DeepSpeed ZeRO-3 needs CUDA)"
+        "skipped: dry run (the one-process ZeRO-3 step is the GPU's; grpo_zero3_all runs on 2 CPU processes)"
         if dry_run
         else _launch("zero3.yaml", "--num_processes", "1", *_grpo(work, "grpo-zero3", dry_run))
     )
     device = ["--device", "cpu"] if dry_run else ["--device", "cuda", "--dtype", "bfloat16"]
     loglik = _eval(work, "eval-loglik", "--scoring", "loglik", *device)
+    if dry_run or find_spec("vllm") is None:
+        vllm = "skipped: " + ("dry run (vLLM needs CUDA)" if dry_run else "vLLM is not installed on this machine")
+    else:
+        vllm = _eval(
+            work, "eval-vllm", "--backend", "vllm", "--gpu-memory-utilization", "0.3", "--max-model-len", "2048"
+        )
     return [
         ("setup", [sys.executable, str(Path(__file__).resolve()), "--prepare", str(work)]),
         ("grpo_1gpu", _launch("cpu.yaml" if dry_run else "single_gpu.yaml", *_grpo(work, "grpo-1gpu", dry_run))),
         ("grpo_zero3", zero3),
+        ("grpo_zero3_all", _zero3_all(work, dry_run)),
         ("eval_cuda", _eval(work, "eval-cuda", *device)),
         ("eval_loglik", loglik),
+        ("eval_vllm", vllm),
     ]
 
 

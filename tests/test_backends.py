@@ -284,3 +284,159 @@ def test_a_model_folder_without_tokenizer_files_is_refused_before_any_work(built
     argv = ["eval", "--model", str(model), "--dataset", str(built[0]), "--limit", "2", "--out", str(tmp_path / "r")]
     assert main(argv) == 2
     assert "no tokenizer files" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+class StandInLLM:
+    """Stands in for `vllm.LLM` (no GPU here): records what reaches it; a completion is drawn from the
+    row's SamplingParams seed alone, as vLLM's per-request seed makes it."""
+
+    made: list[dict] = []
+    calls: list[int] = []
+
+    def __init__(self, **kwargs):
+        StandInLLM.made.append(kwargs)
+
+    def chat(self, messages, params, use_tqdm=False, chat_template_kwargs=None):
+        import random
+        from types import SimpleNamespace
+
+        assert len(params) == len(messages) and not use_tqdm
+        StandInLLM.calls.append(len(messages))
+        letters = "ABCD"
+        return [
+            SimpleNamespace(
+                outputs=[SimpleNamespace(text=f"<answer>{random.Random(p.seed).choice(letters)}</answer>")]
+            )
+            for p in params
+        ]
+
+
+@pytest.fixture
+def stand_in_vllm(monkeypatch):
+    import sys
+    from types import ModuleType, SimpleNamespace
+
+    module = ModuleType("vllm")
+    module.LLM, module.SamplingParams = StandInLLM, lambda **kwargs: SimpleNamespace(**kwargs)
+    monkeypatch.setitem(sys.modules, "vllm", module)
+    StandInLLM.made, StandInLLM.calls = [], []
+    return StandInLLM
+
+
+def test_vllm_gets_the_engine_flags_and_a_seed_per_row_so_chunks_and_resume_change_nothing(
+    built, tmp_path, stand_in_vllm
+):
+    from dvmap_hf.data.sampling import row_seed
+
+    flags = ["--tensor-parallel-size", "4", "--gpu-memory-utilization", "0.8", "--max-model-len", "4096"]
+    common = ["eval", "--model", "Qwen/Qwen3-8B", "--backend", "vllm", "--dataset", str(built[0]), *flags]
+    assert main([*common, "--out", str(tmp_path / "whole")]) == 0
+    engine = stand_in_vllm.made[0]
+    assert engine["tensor_parallel_size"] == 4 and engine["gpu_memory_utilization"] == 0.8
+    assert engine["max_model_len"] == 4096 and engine["enable_prefix_caching"] is True
+    rows = [json.loads(line) for line in (tmp_path / "whole/predictions.jsonl").read_text().splitlines()]
+    assert len(rows) > 1024 and stand_in_vllm.calls == [1024, len(rows) - 1024]  # large calls, not 8 rows each
+    # each row's completion comes from its own seed ...
+    expected = [f"<answer>{__import__('random').Random(row_seed(0, r['id'])).choice('ABCD')}</answer>" for r in rows]
+    assert [r["completion"] for r in rows] == expected
+    # ... so a run stopped after 5 rows and resumed in other chunks gives the same predictions
+    lines = (tmp_path / "whole/predictions.jsonl").read_text().splitlines()
+    (tmp_path / "resumed").mkdir()
+    (tmp_path / "resumed/run.json").write_text((tmp_path / "whole/run.json").read_text())
+    (tmp_path / "resumed/predictions.jsonl").write_text("\n".join(lines[:5]) + "\n")
+    assert main([*common, "--batch-size", "2000", "--out", str(tmp_path / "resumed")]) == 0
+    assert stand_in_vllm.calls[-1] == len(rows)  # one chunk of 2,000 rows, its 5 done ones kept as they were
+    assert (tmp_path / "resumed/predictions.jsonl").read_text().splitlines() == lines
+    recorded = json.loads((tmp_path / "whole/metrics.json").read_text())["run"]["generation"]
+    assert (recorded["tensor_parallel_size"], recorded["max_model_len"]) == (4, 4096)
+
+
+class HeldEndpoint(BaseHTTPRequestHandler):
+    """Answers at once from the request's seed, except one chosen prompt: that request is held until the
+    other rows are in `predictions` (at most 20 s), and it records how many were there. `failing` prompts
+    get a 400 (not retried)."""
+
+    held: str | None = None
+    failing: set = set()
+    predictions = None
+    expected = 0
+    seen_while_held: int | None = None
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        prompt = body["messages"][-1]["content"]
+        cls = type(self)
+        if prompt in cls.failing:
+            self.send_response(400)
+            self.end_headers()
+            self.wfile.write(b"bad request")
+            return
+        if prompt == cls.held:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and _lines(cls.predictions) < cls.expected:
+                time.sleep(0.05)
+            cls.seen_while_held = _lines(cls.predictions)
+        content = f"<answer>{'ABCD'[body['seed'] % 4]}</answer>"
+        payload = json.dumps({"choices": [{"message": {"content": content}}]}).encode()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def _lines(path) -> int:
+    return len(path.read_text().splitlines()) if path is not None and path.is_file() else 0
+
+
+@pytest.fixture
+def held_endpoint():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HeldEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    HeldEndpoint.held, HeldEndpoint.failing, HeldEndpoint.seen_while_held = None, set(), None
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+
+
+def _api_spec(built, base, limit=10, **generation):
+    generation = {"api_base": base, "max_retries": 0, **generation}
+    return EvalConfig(
+        "m", str(built[0]), "cross_value", backend="openai", limit=limit, generation=InferenceConfig(**generation)
+    )
+
+
+def _sampled(built, limit=10):
+    from dvmap_hf.data.folder import load_split
+    from dvmap_hf.data.sampling import sample_rows
+
+    return sample_rows(load_split(str(built[0]), "cross_value", None), limit, 0).to_list()
+
+
+def test_openai_keeps_a_window_in_flight_and_writes_rows_as_they_finish(built, tmp_path, held_endpoint):
+    """The first row's request hangs while the window (2 requests) goes on past it and past the batch of 4
+    rows it is in: the other 9 rows are answered and written before it returns."""
+    rows = _sampled(built)
+    HeldEndpoint.held, HeldEndpoint.predictions = rows[0]["prompt"][-1]["content"], tmp_path / "api/predictions.jsonl"
+    HeldEndpoint.expected = len(rows) - 1
+    metrics = run_eval(_api_spec(built, held_endpoint, concurrency=2, batch_size=4), tmp_path / "api")
+    assert HeldEndpoint.seen_while_held == len(rows) - 1
+    assert metrics["overall"]["rows"] == len(rows)
+    written = [json.loads(line)["id"] for line in HeldEndpoint.predictions.read_text().splitlines()]
+    assert written[-1] == rows[0]["id"] and sorted(written) == sorted(r["id"] for r in rows)
+
+
+def test_an_openai_run_that_fails_keeps_what_finished_and_resumes_to_the_same_predictions(
+    built, tmp_path, held_endpoint
+):
+    rows = _sampled(built)
+    clean = run_eval(_api_spec(built, held_endpoint, concurrency=1), tmp_path / "clean")
+    HeldEndpoint.failing = {rows[6]["prompt"][-1]["content"]}
+    with pytest.raises(DvmapError, match="HTTP 400"):
+        run_eval(_api_spec(built, held_endpoint, concurrency=1), tmp_path / "broken")
+    assert _lines(tmp_path / "broken/predictions.jsonl") == 6  # the rows before the failing one, on disk
+    HeldEndpoint.failing = set()
+    resumed = run_eval(_api_spec(built, held_endpoint, concurrency=3), tmp_path / "broken")
+    by_id = lambda run: sorted((tmp_path / run / "predictions.jsonl").read_text().splitlines())  # noqa: E731
+    assert by_id("broken") == by_id("clean")
+    assert resumed["overall"] == clean["overall"]

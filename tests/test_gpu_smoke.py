@@ -23,8 +23,10 @@ def test_dry_run_runs_every_cpu_step(tmp_path, capsys):
         "setup": "ok",
         "grpo_1gpu": "ok",
         "grpo_zero3": "skipped",
+        "grpo_zero3_all": "ok",
         "eval_cuda": "ok",
         "eval_loglik": "ok",
+        "eval_vllm": "skipped",
     }
     assert (tmp_path / "grpo_1gpu.log").read_text().startswith("$ ")
     assert not (tmp_path / "work").exists()  # only the logs come back from $OUT

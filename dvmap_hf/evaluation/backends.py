@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from ..data.prompts import PLAIN_DELIMITER, plain_prompt
@@ -108,30 +108,44 @@ def check_tokenizer_files(model: str) -> None:
 
 
 class VLLMBackend:
-    """vLLM generation (GPU). Imported only when asked for."""
+    """vLLM generation (GPU), imported only when asked for. Each row samples from its own seed (as openai
+    rows do), so chunking and resuming change nothing; prefix caching is on, so the rows of one profile,
+    which the dataset keeps together, share their prompt's cached prefix."""
 
     name = "vllm"
     prompt_format = "chat messages (vLLM applies the model's chat template)"
     fallbacks = 0
+    rows_per_call = 1024  # vLLM schedules inside a call: large calls keep it busy; the runner writes after each
 
     def __init__(self, model: str, generation: InferenceConfig):
         try:
             from vllm import LLM, SamplingParams
         except ImportError as exc:
             raise DvmapError("the vllm backend needs vLLM: pip install -e '.[gpu]' (on a CUDA machine)") from exc
-        self.generation = generation
-        self.llm = LLM(model=model, seed=generation.seed)
-        sampling = generation.sampling()
-        self.params = SamplingParams(
-            temperature=sampling.get("temperature", 0.0),
-            top_p=sampling.get("top_p", 1.0),
-            top_k=sampling.get("top_k", 0) or -1,  # vLLM's "off" is -1
-            max_tokens=generation.max_new_tokens,
+        self.generation, self.SamplingParams = generation, SamplingParams
+        self.llm = LLM(
+            model=model,
+            seed=generation.seed,
+            tensor_parallel_size=generation.tensor_parallel_size,
+            gpu_memory_utilization=generation.gpu_memory_utilization,
+            max_model_len=generation.max_model_len,
+            enable_prefix_caching=True,
         )
+        sampling = generation.sampling()
+        self.sampling = {
+            "temperature": sampling.get("temperature", 0.0),
+            "top_p": sampling.get("top_p", 1.0),
+            "top_k": sampling.get("top_k", 0) or -1,  # vLLM's "off" is -1
+            "max_tokens": generation.max_new_tokens,
+        }
+
+    def params(self, row: dict):
+        return self.SamplingParams(**self.sampling, seed=row_seed(self.generation.seed, row["id"]))
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
         kwargs = {"chat_template_kwargs": {"enable_thinking": self.generation.enable_thinking}}
-        outputs = self.llm.chat([row["prompt"] for row in rows], self.params, use_tqdm=False, **kwargs)
+        params = [self.params(row) for row in rows]
+        outputs = self.llm.chat([row["prompt"] for row in rows], params, use_tqdm=False, **kwargs)
         return [output.outputs[0].text for output in outputs]
 
 
@@ -152,6 +166,7 @@ class OpenAIBackend:
 
         self.model, self.generation = model, generation
         self.stop = threading.Event()  # set by the first request that fails for good: the others give up
+        self.failure: DvmapError | None = None  # that request's error, which the others raise too
         base = generation.api_base or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         self.url = _endpoint(base)
         self.shown = redact_url(self.url)
@@ -203,7 +218,7 @@ class OpenAIBackend:
         delay, last = self.first_backoff, "no attempt"
         for attempt in range(gen.max_retries + 1):
             if self.stop.is_set():
-                raise DvmapError(f"endpoint {self.shown}: stopped, another request of the batch failed")
+                raise self.failure or DvmapError(f"endpoint {self.shown}: stopped before this request")
             wait = delay
             try:
                 status, text, headers = self._post(body)
@@ -225,16 +240,33 @@ class OpenAIBackend:
             if attempt < gen.max_retries and self.stop.wait(wait):  # no wait after the last attempt
                 break
             delay = min(delay * 2, 30.0)
-        self.stop.set()
-        raise DvmapError(
+        failure = DvmapError(
             redact(f"endpoint {self.shown} failed ({last}); after {attempt + 1} attempt(s)", self.secrets)
         )
+        self.failure = self.failure or failure
+        self.stop.set()
+        raise failure
+
+    def stream(self, rows: list[dict]):
+        """A window of `--concurrency` requests over all `rows`: each finished request starts the next row at
+        once; (position, completion) as they finish. A request that fails for good stops the others (they
+        give up at their next attempt, the rows not started are dropped) and raises its error here."""
+        self.stop.clear()
+        self.failure = None
+        with ThreadPoolExecutor(self.generation.concurrency) as pool:
+            position = {
+                pool.submit(self._one, row["prompt"], row_seed(self.generation.seed, row["id"])): at
+                for at, row in enumerate(rows)
+            }
+            try:
+                for future in as_completed(position):
+                    yield position[future], future.result()
+            finally:
+                self.stop.set()  # a failure, or a consumer that stopped early: nothing more is asked
+                pool.shutdown(cancel_futures=True)
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
-        self.stop.clear()
-        seeds = [row_seed(self.generation.seed, row["id"]) for row in rows]
-        with ThreadPoolExecutor(max(1, self.generation.concurrency)) as pool:
-            return list(pool.map(self._one, [row["prompt"] for row in rows], seeds))
+        return [completion for _, completion in sorted(self.stream(rows))]
 
 
 class _Refused(Exception):

@@ -39,9 +39,12 @@ class InferenceConfig:
     api_base: str | None = option(None, "openai backend: base URL (default: $OPENAI_BASE_URL)")
     dtype: str = option("auto", "transformers backend: the weights' dtype", choices=DTYPES)
     device: str = option("auto", "transformers backend: auto (cuda when there is one, else cpu), cuda:1 ...")
+    tensor_parallel_size: int = option(1, "vllm backend: GPUs one copy of the model is split over")
+    gpu_memory_utilization: float = option(0.9, "vllm backend: share of each GPU's memory vLLM may take")
+    max_model_len: int | None = option(None, "vllm backend: context length (default: the model's own)", parse=int)
 
     def __post_init__(self) -> None:
-        for name in ("max_new_tokens", "batch_size", "concurrency"):
+        for name in ("max_new_tokens", "batch_size", "concurrency", "tensor_parallel_size", "max_model_len"):
             at_least(name, getattr(self, name))
         at_least("max_retries", self.max_retries, 0)
         at_least("top_k", self.top_k, 0)
@@ -51,6 +54,8 @@ class InferenceConfig:
             raise OptionError("temperature", f"must be > 0, not {self.temperature} (for greedy decoding: --greedy)")
         if not 0 < self.top_p <= 1:
             raise OptionError("top_p", f"must be in (0, 1], not {self.top_p}")
+        if not 0 < self.gpu_memory_utilization <= 1:
+            raise OptionError("gpu_memory_utilization", f"must be in (0, 1], not {self.gpu_memory_utilization}")
         one_of("dtype", self.dtype, DTYPES)
         if not (self.device in ("auto", "cpu", "mps") or self.device.split(":")[0] == "cuda"):
             raise OptionError("device", f"must be auto, cpu, mps, cuda or cuda:N, not {self.device!r}")
@@ -111,11 +116,11 @@ class EvalConfig:
 
     @property
     def batch_seeded(self) -> bool:
-        """Whether sampling draws from a seed per batch (transformers and vllm generation), so that the batch
-        size is part of the run: reference predictors, openai (a seed per row), greedy decoding and
+        """Whether sampling draws from a seed per batch (transformers generation), so that the batch size is
+        part of the run: reference predictors, openai and vllm (a seed per row), greedy decoding and
         log-likelihood scoring give every row the same answer whatever the batch."""
         sampled = not self.generation.greedy and self.scoring == "generate"
-        return self.model not in REFERENCE_PREDICTORS and self.backend != "openai" and sampled
+        return self.model not in REFERENCE_PREDICTORS and self.backend == "transformers" and sampled
 
     def identity(self) -> dict:
         backend = "reference" if self.model in REFERENCE_PREDICTORS else self.backend

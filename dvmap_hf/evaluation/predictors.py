@@ -7,6 +7,7 @@ that carry each option's probability. Reference predictors (`reference.py`) need
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -28,6 +29,17 @@ class Predictor(Protocol):
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str | dict]:
         """One completion per row, in order; `batch_seed` seeds the batch's sampling."""
+        ...
+
+
+@runtime_checkable
+class StreamingPredictor(Predictor, Protocol):
+    """A predictor whose rows are independent (a seed per row) and that can keep a window of them in flight
+    over the whole run: the runner hands it every row to do and writes each as it finishes, instead of
+    waiting for the slowest row of every batch (the openai backend)."""
+
+    def stream(self, rows: list[dict]) -> Iterator[tuple[int, str | dict]]:
+        """(position in `rows`, completion) for every row, in the order they finish."""
         ...
 
 

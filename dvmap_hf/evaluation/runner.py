@@ -1,7 +1,9 @@
 """`dvmap eval`: ask a predictor every row of a config/split, parse, score, report. Resumable.
 
 Rows are taken in dataset order in fixed batches (batch b = rows b*B .. b*B+B-1, sampled with seed
-`seed + b`), and each finished batch is appended to `predictions.jsonl` and flushed to disk. Run again
+`seed + b`), and each finished batch is appended to `predictions.jsonl` and flushed to disk; a predictor
+whose rows carry their own seeds and that streams (the openai backend) gets every row to do in one window
+instead, and what finishes is written as it arrives (at least every second). Run again
 after an interruption, the runner keeps what is on disk (dropping a torn last line), redoes only the
 unfinished batches with their own seeds, and so ends with the same predictions and metrics as an
 uninterrupted run. A folder that holds another model's, dataset's or setting's run is refused.
@@ -24,7 +26,7 @@ from ..io import atomic_file, folder_lock
 from ..redact import redact_url
 from .config import MATCH_RULES, REFERENCE_PREDICTORS, EvalConfig
 from .parsing import parse_answer
-from .predictors import make_predictor
+from .predictors import StreamingPredictor, make_predictor
 from .report import METRICS_FILE, read_metrics, score, write_report
 
 PREDICTIONS = "predictions.jsonl"
@@ -101,11 +103,13 @@ def read_predictions(path: Path, rows: list[dict] | None = None, repair: bool = 
     return {record["id"]: record for record in map(json.loads, good)}
 
 
-def _append(path: Path, records: list[dict]) -> None:
+def _append(path: Path, records: list[dict], sync: bool = True) -> None:
+    """Append records as lines; `sync` makes them durable (fsync) before returning."""
     with open(path, "a", encoding="utf-8") as handle:
         handle.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
         handle.flush()
-        os.fsync(handle.fileno())
+        if sync:
+            os.fsync(handle.fileno())
 
 
 def predict_rows(
@@ -118,8 +122,11 @@ def predict_rows(
     desc: str = "predict",
     match: str = "strict",
 ) -> list[dict]:
-    """Predictions for `rows` in fixed batches, parsed under rule `match`; batches whose rows are all in
-    `done` are skipped."""
+    """Predictions for `rows`, parsed under rule `match`, in dataset order. In fixed batches (batches whose
+    rows are all in `done` are skipped), or for a `StreamingPredictor` all rows not done in one window,
+    each written as it finishes."""
+    if isinstance(predictor, StreamingPredictor):
+        return _predict_streaming(predictor, rows, done, sink, desc, match)
     records = []
     starts = range(0, len(rows), batch_size)
     for b, start in enumerate(tqdm(starts, desc=desc, unit="batch", disable=len(starts) < 2)):
@@ -128,23 +135,53 @@ def predict_rows(
             records.extend(done[row["id"]] for row in batch)
             continue
         completions = predictor(batch, batch_seed=seed + b)
-        fresh = []
-        for row, completion in zip(batch, completions, strict=True):
-            if row["id"] in done:
-                records.append(done[row["id"]])
-                continue
-            scores = completion if isinstance(completion, dict) else {"completion": completion}
-            parsed = parse_answer(scores["completion"], row["options"], match)
-            fresh.append({"id": row["id"], **scores, "parsed": parsed, "correct": parsed == row["answer_index"]})
+        fresh = {
+            row["id"]: _record(row, completion, match)
+            for row, completion in zip(batch, completions, strict=True)
+            if row["id"] not in done
+        }
         if sink is not None:
-            sink(fresh)
-        records.extend(fresh)
+            sink(list(fresh.values()))
+        records.extend(done.get(row["id"]) or fresh[row["id"]] for row in batch)
     return records
 
 
+def _record(row: dict, completion, match: str) -> dict:
+    scores = completion if isinstance(completion, dict) else {"completion": completion}
+    parsed = parse_answer(scores["completion"], row["options"], match)
+    return {"id": row["id"], **scores, "parsed": parsed, "correct": parsed == row["answer_index"]}
+
+
+def _predict_streaming(predictor, rows, done, sink, desc, match, sync_every: float = 1.0) -> list[dict]:
+    """Every row not in `done` through `predictor.stream`, each written as it finishes and made durable at
+    least every `sync_every` seconds (and before an error propagates)."""
+    import time
+
+    todo = [row for row in rows if row["id"] not in done]
+    finished, last, unsynced = dict(done), time.monotonic(), False
+    try:
+        for at, completion in tqdm(predictor.stream(todo), desc=desc, unit="row", total=len(todo), disable=not todo):
+            record = finished[todo[at]["id"]] = _record(todo[at], completion, match)
+            if sink is not None:
+                unsynced = time.monotonic() - last < sync_every
+                sink([record], sync=not unsynced)
+                last = last if unsynced else time.monotonic()
+    finally:
+        if unsynced:
+            sink([], sync=True)
+    return [finished[row["id"]] for row in rows]
+
+
 def batch_size(spec: EvalConfig) -> int:
-    """Reference predictors are vectorised: they take large batches whatever --batch-size says."""
-    return max(spec.generation.batch_size, 4096) if spec.model in REFERENCE_PREDICTORS else spec.generation.batch_size
+    """Rows per predictor call: reference predictors are vectorised and vLLM batches inside a call, so both
+    take large calls whatever --batch-size says (a larger --batch-size still raises them)."""
+    if spec.model in REFERENCE_PREDICTORS:
+        return max(spec.generation.batch_size, 4096)
+    if spec.backend == "vllm":
+        from .backends import VLLMBackend
+
+        return max(spec.generation.batch_size, VLLMBackend.rows_per_call)
+    return spec.generation.batch_size
 
 
 def run_eval(spec: EvalConfig, out: str | Path) -> dict:
@@ -165,9 +202,9 @@ def _run_locked(spec: EvalConfig, out: Path, split) -> dict:
     missing = any(row["id"] not in done for row in rows)
     predictor = make_predictor(spec) if missing else None
 
-    def sink(fresh: list[dict]) -> None:
+    def sink(fresh: list[dict], sync: bool = True) -> None:
         _start_run(out, identity)
-        _append(out / PREDICTIONS, fresh)
+        _append(out / PREDICTIONS, fresh, sync)
 
     records = predict_rows(
         predictor,
