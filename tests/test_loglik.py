@@ -40,27 +40,52 @@ def test_a_uniform_model_prefers_the_shortest_answer_by_construction(built, tiny
         assert sum(record["option_probs"]) == pytest.approx(1.0)
 
 
+def _naive(model, context, continuations):
+    """One full forward pass per option: the unshared reference."""
+    scores = []
+    for ids in continuations:
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([context + ids])).logits[0].log_softmax(-1)
+        scores.append(sum(float(logits[len(context) + t - 1, ids[t]]) for t in range(len(ids))))
+    return scores
+
+
+def test_rows_scored_together_share_their_prompt_prefix_and_equal_unshared_passes(built, tiny_model):
+    """The rows of a batch (in dataset order: profile after profile) packed as one prefix tree: the text
+    they share is in the sequence once, and every option scores as in its own full pass."""
+    from dvmap_hf.evaluation.loglik import PrefixTree
+
+    scorer = LoglikScorer(TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig()))
+    rows = _rows(built[0], 12)
+    pairs = [scorer.pairs(row) for row in rows]
+    assert len({len(context) for context, _ in pairs}) > 1  # the prompts differ in length
+    assert len({row["profile_id"] for row in rows}) > 1  # more than one profile: more than one branch
+    tree = PrefixTree(pairs)
+    contexts = sum(len(context) for context, _ in pairs)
+    options = sum(len(ids) - 1 for _, continuations in pairs for ids in continuations)
+    assert len(tree.tokens) - options < contexts / 2  # what rows share is computed once
+    for (context, continuations), scores in zip(pairs, scorer.batch_logprobs(pairs), strict=True):
+        assert scores == pytest.approx(_naive(scorer.model, context, continuations), abs=1e-4)
+
+
+def test_a_context_that_is_a_prefix_of_another_and_repeated_rows_are_scored_alike(tiny_model):
+    scorer = LoglikScorer(TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig()))
+    short, long = [5, 6, 7], [5, 6, 7, 8, 9]
+    pairs = [(long, [[10, 11], [12]]), (short, [[8, 9, 10], [13, 14]]), (short, [[8, 9, 10], [13, 14]])]
+    together = scorer.batch_logprobs(pairs)
+    assert together[1] == together[2]
+    for (context, continuations), scores in zip(pairs, together, strict=True):
+        assert scores == pytest.approx(_naive(scorer.model, context, continuations), abs=1e-4)
+
+
 def test_the_shared_prompt_pass_equals_one_full_pass_per_option(built, tiny_model):
     backend = TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig())
     scorer = LoglikScorer(backend)
     for row in _rows(built[0]):
         context, continuations = scorer.pairs(row)
-        naive = []
-        for ids in continuations:
-            with torch.no_grad():
-                logits = backend.model(input_ids=torch.tensor([context + ids])).logits[0].log_softmax(-1)
-            naive.append(sum(float(logits[len(context) + t - 1, ids[t]]) for t in range(len(ids))))
-        assert scorer.logprobs(context, continuations) == pytest.approx(naive, abs=1e-4)
-
-
-def test_rows_scored_together_equal_rows_scored_alone(built, tiny_model):
-    """Left-padded prompts of different lengths in one batch change nothing."""
-    scorer = LoglikScorer(TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig()))
-    rows = _rows(built[0], 8)
-    together = scorer.batch_logprobs([scorer.pairs(row) for row in rows])
-    assert len({len(scorer.pairs(row)[0]) for row in rows}) > 1  # the prompts differ in length
-    for row, scores in zip(rows, together, strict=True):
-        assert scores == pytest.approx(scorer.logprobs(*scorer.pairs(row)), abs=1e-4)
+        assert scorer.logprobs(context, continuations) == pytest.approx(
+            _naive(backend.model, *scorer.pairs(row)), abs=1e-4
+        )
 
 
 def test_a_model_without_a_chat_template_gets_plain_text(built, tiny_model, tmp_path):

@@ -3,9 +3,10 @@
 For each row, the continuation `<answer>{option}</answer>` is scored after the prompt (the chat template's
 assistant turn, or for a model without one the messages' plain concatenation followed by a newline); the
 prediction is the most probable option, and every option's probability (softmax over the options'
-summed log-probabilities) is kept. The prompt's forward pass is shared: each row's prompt and all its
-options are packed into one sequence whose attention mask keeps the options apart, so a batch of rows
-costs one forward pass over its prompts and a few more tokens per option.
+summed log-probabilities) is kept. The prompt's forward pass is shared: a batch's rows and all their
+options are packed into one sequence, their prompts as a prefix tree, whose attention mask keeps the
+branches apart; rows of one profile (which the dataset keeps together) compute their common prompt text
+once, and a row's options share its whole prompt.
 
 Pairs are encoded as lm-evaluation-harness encodes them (trailing spaces of the context move to the
 continuation; the continuation's tokens are those of context + continuation after the context's), so
@@ -36,6 +37,67 @@ def scored(options: Sequence[str], logprobs: Sequence[float]) -> dict:
         "option_logprobs": [float(x) for x in logprobs],
         "option_probs": option_probabilities(logprobs),
     }
+
+
+class PrefixTree:
+    """A batch of (context, continuations) pairs as one sequence: the contexts' compressed prefix tree in
+    depth-first order, then each continuation's tokens but its last as a leaf of its context's node.
+
+    `tokens` and `positions` (each branch counts from 0) are the sequence; `node_of` the tree node of each
+    token; `predictors[r][j]` the sequence positions whose logits predict continuation j of row r, token by
+    token (the context's last token predicts the first)."""
+
+    def __init__(self, pairs: list[tuple[list[int], list[list[int]]]]):
+        self.tokens: list[int] = []
+        self.positions: list[int] = []
+        self.node_of: list[int] = []
+        self.parents: list[int] = []
+        ends = [0] * len(pairs)
+        contexts = [context for context, _ in pairs]
+        self._branch(contexts, list(range(len(pairs))), 0, -1, ends)
+        self.predictors = []
+        for (context, options), end in zip(pairs, ends, strict=True):
+            last = max(at for at, node in enumerate(self.node_of) if node == end)  # the context's last token
+            row = []
+            for ids in options:
+                first = len(self.tokens)
+                self._node(ids[:-1], len(context), end)
+                row.append([last, *range(first, first + len(ids) - 1)])
+            self.predictors.append(row)
+
+    def _node(self, tokens: list[int], start: int, parent: int) -> int:
+        node = len(self.parents)
+        self.parents.append(parent)
+        self.tokens += tokens
+        self.positions += range(start, start + len(tokens))
+        self.node_of += [node] * len(tokens)
+        return node
+
+    def _branch(self, contexts: list[list[int]], rows: list[int], start: int, parent: int, ends: list[int]) -> None:
+        """A node for what `rows` share beyond `start`, then one branch per next token."""
+        first, depth = contexts[rows[0]], start
+        while depth < len(first) and all(contexts[r][depth : depth + 1] == first[depth : depth + 1] for r in rows):
+            depth += 1
+        node = self._node(first[start:depth], start, parent)
+        branches: dict[int, list[int]] = {}
+        for r in rows:
+            if len(contexts[r]) == depth:
+                ends[r] = node
+            else:
+                branches.setdefault(contexts[r][depth], []).append(r)
+        for branch in branches.values():
+            self._branch(contexts, branch, depth, node, ends)
+
+    def allowed(self) -> np.ndarray:
+        """[L, L] bool: token q may attend to token k when k's node is q's or one of its ancestors, and k is
+        not after q (nodes come after their ancestors, so within a branch this is causal order)."""
+        nodes = len(self.parents)
+        ancestor = np.eye(nodes, dtype=bool)
+        for node in range(nodes):  # parents come first: their rows are complete
+            if self.parents[node] >= 0:
+                ancestor[node] |= ancestor[self.parents[node]]
+        of = np.asarray(self.node_of)
+        return ancestor[of][:, of] & np.tri(len(of), dtype=bool)
 
 
 class LoglikScorer:
@@ -72,50 +134,33 @@ class LoglikScorer:
         return self.batch_logprobs([(context_ids, continuations)])[0]
 
     def batch_logprobs(self, pairs: list[tuple[list[int], list[list[int]]]]) -> list[list[float]]:
-        """Summed log-probability of each row's continuations after its context, in one forward pass.
-
-        Each row is its context followed by all its options' tokens (but each option's last), packed in
-        one left-padded sequence; a 4D attention mask lets the context see itself causally and each option
-        see the context and its own earlier tokens only, and each option's positions restart where the
-        context ends. So the context is computed once for all its options, with no cache to copy, and only
-        the packed tail's logits are made (`logits_to_keep`)."""
+        """Summed log-probability of each row's continuations after its context, in one forward pass over
+        one packed sequence (`PrefixTree`): the rows' contexts as a prefix tree, so that the prompt text
+        rows share (the system message, the profile) is computed once, and each option's tokens (but its
+        last) hung from its row's context. A 4D attention mask lets every token see its own branch only,
+        positions follow each branch, and only the logits that score a token are made."""
         torch = self.torch
-        sequences, segments, positions = [], [], []
-        for context, options in pairs:
-            sequences.append(context + [t for ids in options for t in ids[:-1]])
-            segments.append([0] * len(context) + [k + 1 for k, ids in enumerate(options) for _ in ids[:-1]])
-            positions.append(
-                list(range(len(context))) + [len(context) + t for ids in options for t in range(len(ids) - 1)]
-            )
-        width = max(map(len, sequences))
-        pad = self.tokenizer.pad_token_id or 0
-        lead = [width - len(sequence) for sequence in sequences]
-        segment = torch.tensor([[-1] * n + s for n, s in zip(lead, segments, strict=True)])
-        allowed = (segment[:, None, :] == 0) | (segment[:, None, :] == segment[:, :, None])
-        allowed &= torch.ones(width, width, dtype=torch.bool).tril() & (segment[:, None, :] >= 0)
-        allowed |= torch.eye(width, dtype=torch.bool)  # padding attends to itself: no row without any key
+        tree = PrefixTree(pairs)
         dtype, device = self.model.dtype, self.model.device
-        mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
-        tail = max(len(s) - len(c) + 1 for s, (c, _) in zip(sequences, pairs, strict=True))
+        allowed = torch.from_numpy(tree.allowed())
+        mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+        keep = sorted({at for row in tree.predictors for option in row for at in option})
+        where = {at: k for k, at in enumerate(keep)}
         with torch.no_grad():
             logits = self.model(
-                input_ids=torch.tensor([[pad] * n + s for n, s in zip(lead, sequences, strict=True)], device=device),
-                attention_mask=mask.to(device),
-                position_ids=torch.tensor([[0] * n + p for n, p in zip(lead, positions, strict=True)], device=device),
-                logits_to_keep=tail,
-            ).logits
-        logprobs = logits.float().log_softmax(-1)  # the last `tail` positions of every row
-        scores = []
-        for (context, options), sequence in zip(pairs, sequences, strict=True):
-            last = tail - (len(sequence) - len(context)) - 1  # the context's last token predicts each first token
-            block, row = last + 1, []
-            for ids in options:
-                total = float(logprobs[len(scores), last, ids[0]])
-                total += sum(float(logprobs[len(scores), block + t - 1, ids[t]]) for t in range(1, len(ids)))
-                row.append(total)
-                block += len(ids) - 1
-            scores.append(row)
-        return scores
+                input_ids=torch.tensor([tree.tokens], device=device),
+                attention_mask=mask[None, None].to(device),
+                position_ids=torch.tensor([tree.positions], device=device),
+                logits_to_keep=torch.tensor(keep, device=device),
+            ).logits[0]
+        logprobs = logits.float().log_softmax(-1)
+        return [
+            [
+                sum(float(logprobs[where[at], token]) for at, token in zip(at_list, ids, strict=True))
+                for at_list, ids in zip(row_predictors, options, strict=True)
+            ]
+            for row_predictors, (_, options) in zip(tree.predictors, pairs, strict=True)
+        ]
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[dict]:
         scores = self.batch_logprobs([self.pairs(row) for row in rows])
