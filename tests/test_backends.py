@@ -34,6 +34,30 @@ def test_transformers_backend_generates_with_the_chat_template(built, tiny_model
     assert batched == one_by_one  # left padding: batching does not change greedy outputs
 
 
+def test_a_batch_computes_its_shared_prompt_prefix_once_and_generates_as_without(built, tiny_model, monkeypatch):
+    from dvmap_hf.evaluation.backends import common_prefix
+
+    predictor = make_predictor(
+        EvalConfig(str(tiny_model), str(built[0]), generation=InferenceConfig(max_new_tokens=6, greedy=True))
+    )
+    rows = load_dataset(str(built[0]), "cross_value")["test"].select(range(8)).to_list()
+    ids = [
+        predictor.tokenizer(text, add_special_tokens=False)["input_ids"]
+        for text in predictor.render([r["prompt"] for r in rows])
+    ]
+    shared = common_prefix(ids)
+    assert shared >= predictor.min_shared_prefix  # the system message, and more for rows of one profile
+    seen, forward = [], predictor.model.forward
+    monkeypatch.setattr(
+        predictor.model, "forward", lambda *a, **k: seen.append(k["input_ids"].shape) or forward(*a, **k)
+    )
+    with_sharing = predictor(rows)
+    assert tuple(seen[0]) == (1, shared)  # the prefix, once
+    assert tuple(seen[1]) == (len(rows), max(map(len, ids)) - shared)  # then each row's own tokens only
+    monkeypatch.setattr(predictor, "min_shared_prefix", 10**9)  # off: the left-padded batch
+    assert with_sharing == predictor(rows)
+
+
 class FakeEndpoint(BaseHTTPRequestHandler):
     """An OpenAI-compatible /chat/completions on 127.0.0.1 that fails the first call with a 503."""
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..data.prompts import PLAIN_DELIMITER, answer_text, plain_prompt
+from .backends import common_prefix
 
 
 def option_probabilities(logprobs: Sequence[float]) -> list[float]:
@@ -75,10 +76,8 @@ class PrefixTree:
 
     def _branch(self, contexts: list[list[int]], rows: list[int], start: int, parent: int, ends: list[int]) -> None:
         """A node for what `rows` share beyond `start`, then one branch per next token."""
-        first, depth = contexts[rows[0]], start
-        while depth < len(first) and all(contexts[r][depth : depth + 1] == first[depth : depth + 1] for r in rows):
-            depth += 1
-        node = self._node(first[start:depth], start, parent)
+        depth = start + common_prefix([contexts[r][start:] for r in rows])
+        node = self._node(contexts[rows[0]][start:depth], start, parent)
         branches: dict[int, list[int]] = {}
         for r in rows:
             if len(contexts[r]) == depth:
