@@ -9,11 +9,14 @@
    corpus test split (profile after profile): rows packed 8 at a time as one prefix tree (what they share
    computed once) against one row at a time (each row's options still share its prompt: what rows cost
    without sharing); the largest log-probability difference and the agreement of the argmax.
-3. harness: the same scoring against lm-evaluation-harness's HFLM (`dvmap_corpus_mc`, the first rows,
+3. generate: greedy generation of 24 new tokens on the same rows, batches of 8: the prompt prefix the
+   batch shares computed once and its cache copied to every row, against the left-padded batch; the
+   completions that are identical.
+4. harness: the same scoring against lm-evaluation-harness's HFLM (`dvmap_corpus_mc`, the first rows,
    plain-text prompts on both sides, batch 16), whole commands' worth of work.
 
     python bench/eval_throughput.py [--release ../shared/release] [--authors-script PATH] \
-        [--api-rows 1024] [--loglik-rows 320] [--harness-rows 64] [--cache ~/.cache/dvmap-bench]
+        [--api-rows 1024] [--loglik-rows 320] [--generate-rows 160] [--harness-rows 64] [--cache DIR]
 
 Without --release the rows come from a build of the synthetic default in the same order (the release's
 terms: never commit its files or anything built from them; the work folder is a temporary one).
@@ -156,7 +159,7 @@ def _scorer(model: Path, chat_template: bool):
     return LoglikScorer(TransformersBackend.from_pretrained(str(model), generation))
 
 
-def _score(scorer, rows: list[dict], batch: int) -> tuple[float, list[dict]]:
+def _score(scorer, rows: list[dict], batch: int) -> tuple[float, list]:
     start, records = time.perf_counter(), []
     for at in range(0, len(rows), batch):
         records += scorer(rows[at : at + batch])
@@ -175,6 +178,26 @@ def bench_loglik(model: Path, folder: Path, rows: int) -> list[dict]:
     print(f"# loglik: {rows} consecutive rows; max |logprob difference| {gap:.2e}; same answer {agree}/{rows}")
     print(f"#   shared {rows / shared_s:.2f} rows/s, one row at a time {rows / alone_s:.2f} rows/s", flush=True)
     return [line("loglik: shared / one row at a time", alone_s / shared_s, "x", ">= 4", alone_s / shared_s >= 4)]
+
+
+def bench_generate(model: Path, folder: Path, rows: int) -> list[dict]:
+    from dvmap_hf.data.folder import load_split
+    from dvmap_hf.evaluation.backends import TransformersBackend
+    from dvmap_hf.evaluation.config import InferenceConfig
+
+    sample = load_split(str(folder), "corpus", "test").select(range(rows)).to_list()
+    generation = InferenceConfig(dtype="float32", device="cpu", greedy=True, max_new_tokens=24)
+    backend = TransformersBackend.from_pretrained(str(model), generation)
+    shared_s, shared = _score(backend, sample, 8)
+    backend.min_shared_prefix = 10**9  # off: every batch left-padded whole
+    padded_s, padded = _score(backend, sample, 8)
+    same = sum(a == b for a, b in zip(shared, padded))
+    print(
+        f"# generate: {rows} rows, identical greedy completions {same}/{rows}; shared {rows / shared_s:.2f} "
+        f"rows/s, left-padded {rows / padded_s:.2f} rows/s",
+        flush=True,
+    )
+    return [line("generate: shared / left-padded", padded_s / shared_s, "x", ">= 2", padded_s / shared_s >= 2)]
 
 
 def bench_harness(model: Path, folder: Path, rows: int, work: Path) -> list[dict]:
@@ -225,8 +248,9 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--authors-script", type=Path, help="their eval_api_parallel.py (needs `openai`)")
     parser.add_argument("--api-rows", type=int, default=1024)
     parser.add_argument("--loglik-rows", type=int, default=320)
+    parser.add_argument("--generate-rows", type=int, default=160)
     parser.add_argument("--harness-rows", type=int, default=64)
-    parser.add_argument("--skip", nargs="*", default=[], choices=("api", "loglik", "harness"))
+    parser.add_argument("--skip", nargs="*", default=[], choices=("api", "loglik", "generate", "harness"))
     parser.add_argument("--cache", default=str(Path.home() / ".cache/dvmap-bench"))
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="dvmap-throughput-"))
@@ -234,12 +258,14 @@ def main(argv=None) -> list[dict]:
     results = []
     if "api" not in args.skip:
         results += bench_api(folder, "corpus", api_split, args.api_rows, args.authors_script, work)
-    if {"loglik", "harness"} - set(args.skip):
+    if {"loglik", "generate", "harness"} - set(args.skip):
         from real_model import prepare_model
 
         model = prepare_model(Path(args.cache))
         if "loglik" not in args.skip:
             results += bench_loglik(model, folder, args.loglik_rows)
+        if "generate" not in args.skip:
+            results += bench_generate(model, folder, args.generate_rows)
         if "harness" not in args.skip:
             results += bench_harness(model, folder, args.harness_rows, work)
     return results

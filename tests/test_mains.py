@@ -9,8 +9,8 @@ import re
 import pytest
 
 from dvmap_app.cli import main as dvmap
-from dvmap_hf.training.arguments import parse_grpo
-from dvmap_hf.training.mains import grpo_main
+from dvmap_hf.training.arguments import parse_grpo, parse_sft
+from dvmap_hf.training.mains import grpo_main, sft_main
 from tests.support import ROOT, accelerate_launch
 
 
@@ -151,3 +151,18 @@ def test_dvmap_train_runs_a_packaged_recipe_by_name(workdir, tiny_model, monkeyp
     argv = ["train", "sft", "--config", "tiny-cpu-sft", "--max_steps", "1", "--max_train_samples", "32"]
     assert dvmap([*argv, "--output_dir", str(out), "--report_to", "none"]) == 0
     assert (out / "model.safetensors").is_file() and "Method: SFT" in (out / "README.md").read_text()
+
+
+def test_sft_without_token_metrics_trains_the_same_losses(workdir, monkeypatch):
+    """`token_metrics: false` (the tiny recipe's) skips TRL's fused LM-head metrics, not the loss."""
+    monkeypatch.chdir(workdir)
+    runs = {}
+    for metrics in ("true", "false"):
+        out = workdir / f"runs/sft-metrics-{metrics}"
+        args = parse_sft(
+            ["--config", "tiny-cpu-sft", "--max_steps", "6", "--max_train_samples", "200", "--logging_steps", "2"]
+            + ["--save_strategy", "no", "--token_metrics", metrics, "--output_dir", str(out)]
+        )
+        runs[metrics] = [e for e in sft_main(*args, argv=["sft.py"]).state.log_history if "loss" in e]
+    assert [e["loss"] for e in runs["false"]] == pytest.approx([e["loss"] for e in runs["true"]], abs=1e-4)
+    assert "mean_token_accuracy" in runs["true"][0] and "mean_token_accuracy" not in runs["false"][0]

@@ -33,6 +33,13 @@ class DVMapScriptArguments(ScriptArguments):
     replace_output_dir: bool = field(
         default=False, metadata={"help": "Train over a run already in output_dir (default: refuse, or resume)."}
     )
+    token_metrics: bool = field(
+        default=True,
+        metadata={
+            "help": "SFT: TRL's per-step entropy and token accuracy (its fused LM-head kernel); false: the model's "
+            "own loss alone, the same losses, 1.9x the steps/s of the tiny CPU model"
+        },
+    )
 
     def __post_init__(self):
         unknown = unknown_rewards(self.reward_funcs)
