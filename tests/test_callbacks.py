@@ -45,7 +45,7 @@ def test_the_held_out_accuracy_reaches_the_reporters_and_leaves_trls_metrics_who
 
     monkeypatch.chdir(workdir)
     args = ["--config", str(ROOT / "training/recipes/tiny-cpu-sft.yaml"), "--max_steps", "4", "--logging_steps", "2"]
-    args += ["--max_train_samples", "64"]
+    args += ["--max_train_samples", "64", "--token_metrics", "true"]  # TRL's metrics on: they must stay unflushed
     trainer = sft_trainer(*parse_sft([*args, "--output_dir", str(workdir / "runs/watched"), "--report_to", "none"]))
     rows = load_split("dvmap", "corpus", "validation").select(range(8)).to_list()
     trainer.add_callback(Reporter())
