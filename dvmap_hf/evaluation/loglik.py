@@ -52,13 +52,14 @@ class PrefixTree:
         self.tokens: list[int] = []
         self.positions: list[int] = []
         self.node_of: list[int] = []
+        self.last_of: list[int] = []  # each node's last token's position
         self.parents: list[int] = []
         ends = [0] * len(pairs)
         contexts = [context for context, _ in pairs]
         self._branch(contexts, list(range(len(pairs))), 0, -1, ends)
         self.predictors = []
         for (context, options), end in zip(pairs, ends, strict=True):
-            last = max(at for at, node in enumerate(self.node_of) if node == end)  # the context's last token
+            last = self.last_of[end]  # the context's last token
             row = []
             for ids in options:
                 first = len(self.tokens)
@@ -72,6 +73,7 @@ class PrefixTree:
         self.tokens += tokens
         self.positions += range(start, start + len(tokens))
         self.node_of += [node] * len(tokens)
+        self.last_of.append(len(self.tokens) - 1)
         return node
 
     def _branch(self, contexts: list[list[int]], rows: list[int], start: int, parent: int, ends: list[int]) -> None:
