@@ -12,7 +12,7 @@ GPU_EXTRA = "pip install -e '.[gpu]' on a CUDA machine"
 
 
 def check_launch_extras() -> None:
-    """Before any argument parsing: a DeepSpeed launch needs the `gpu` extra (the clear message, not an
+    """Before any argument parsing: a DeepSpeed launch needs the `deepspeed` extra (the clear message, not an
     ImportError from deep inside transformers)."""
     if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true" and find_spec("deepspeed") is None:
         raise SystemExit(
