@@ -6,17 +6,19 @@
    (batches of 64, 64 workers; `--authors-script`, needs `pip install openai`) and against the ideal
    window (the latencies list-scheduled on the workers, computed).
 2. loglik: SmolLM2-135M-Instruct (bench/real_model.py), option log-likelihoods of consecutive rows of the
-   corpus test split (profile after profile): rows packed 8 at a time as one prefix tree (what they share
-   computed once) against one row at a time (each row's options still share its prompt: what rows cost
-   without sharing); the largest log-probability difference and the agreement of the argmax.
-3. generate: greedy generation of 24 new tokens on the same rows, batches of 8: the prompt prefix the
-   batch shares computed once and its cache copied to every row, against the left-padded batch; the
-   completions that are identical.
+   corpus test split (profile after profile): rows packed 8 at a time as one prefix tree after what the
+   previous batch left in the cache (what they share computed once) against one row at a time with nothing
+   carried (each row's options still share its prompt: what rows cost without sharing); the largest
+   log-probability difference and the agreement of the argmax.
+3. generate: greedy generation of 24 new tokens on the same rows, batches of 8: the prompts read once as a
+   prefix tree after the previous batch's cache, each row's keys and values laid side by side, against the
+   left-padded batch; the completions that are identical.
 4. harness: the same scoring against lm-evaluation-harness's HFLM (`dvmap_corpus_mc`, the first rows,
    plain-text prompts on both sides, batch 16), whole commands' worth of work.
 
     python bench/eval_throughput.py [--release ../shared/release] [--authors-script PATH] \
-        [--api-rows 1024] [--loglik-rows 320] [--generate-rows 160] [--harness-rows 64] [--cache DIR]
+        [--api-rows 1024] [--loglik-rows 320] [--generate-rows 160] [--harness-rows 64] [--cache DIR] \
+        [--previous CHECKOUT]   # e.g. git worktree add /tmp/previous 312e7dc: the scorer before shared prefixes
 
 Without --release the rows come from a build of the synthetic default in the same order (the release's
 terms: never commit its files or anything built from them; the work folder is a temporary one).
@@ -166,18 +168,51 @@ def _score(scorer, rows: list[dict], batch: int) -> tuple[float, list]:
     return time.perf_counter() - start, records
 
 
-def bench_loglik(model: Path, folder: Path, rows: int) -> list[dict]:
+#: the rows' scoring loop, run in another checkout (`--previous`): its scorer, the same rows, batches of 8
+PREVIOUS = """
+import json, sys, time
+from dvmap_hf.data.folder import load_split
+from dvmap_hf.evaluation.backends import TransformersBackend
+from dvmap_hf.evaluation.config import InferenceConfig
+from dvmap_hf.evaluation.loglik import LoglikScorer
+model, folder, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sample = load_split(folder, "corpus", "test").select(range(rows)).to_list()
+scorer = LoglikScorer(TransformersBackend.from_pretrained(model, InferenceConfig(dtype="float32", device="cpu")))
+start, records = time.perf_counter(), []
+for at in range(0, rows, 8):
+    records += scorer(sample[at : at + 8])
+print(json.dumps({"seconds": time.perf_counter() - start, "logprobs": [r["option_logprobs"] for r in records]}))
+"""
+
+
+def _previous(checkout: Path, model: Path, folder: Path, rows: int) -> tuple[float, list]:
+    command = [sys.executable, "-c", PREVIOUS, str(model), str(folder), str(rows)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=checkout)
+    result = json.loads(done.stdout.splitlines()[-1])
+    return result["seconds"], result["logprobs"]
+
+
+def bench_loglik(model: Path, folder: Path, rows: int, previous: Path | None = None) -> list[dict]:
     from dvmap_hf.data.folder import load_split
 
     sample = load_split(str(folder), "corpus", "test").select(range(rows)).to_list()
     scorer = _scorer(model, chat_template=True)
     shared_s, shared = _score(scorer, sample, 8)
+    scorer.backend.prefix.carries = False  # off: no batch reuses what the previous one read
     alone_s, alone = _score(scorer, sample, 1)
     gap = max(abs(a - b) for x, y in zip(shared, alone) for a, b in zip(x["option_logprobs"], y["option_logprobs"]))
     agree = sum(x["completion"] == y["completion"] for x, y in zip(shared, alone))
     print(f"# loglik: {rows} consecutive rows; max |logprob difference| {gap:.2e}; same answer {agree}/{rows}")
     print(f"#   shared {rows / shared_s:.2f} rows/s, one row at a time {rows / alone_s:.2f} rows/s", flush=True)
-    return [line("loglik: shared / one row at a time", alone_s / shared_s, "x", ">= 4", alone_s / shared_s >= 4)]
+    lines = [line("loglik: shared / one row at a time", alone_s / shared_s, "x", ">= 4", alone_s / shared_s >= 4)]
+    if previous is not None:
+        before_s, before = _previous(previous, model, folder, rows)
+        gap = max(abs(a - b) for x, y in zip(shared, before) for a, b in zip(x["option_logprobs"], y))
+        print(f"#   {previous} (its scorer, batches of 8): {rows / before_s:.2f} rows/s; max |difference| {gap:.2e}")
+        lines.append(
+            line("loglik: shared / --previous scorer", before_s / shared_s, "x", ">= 4", before_s / shared_s >= 4)
+        )
+    return lines
 
 
 def bench_generate(model: Path, folder: Path, rows: int) -> list[dict]:
@@ -252,6 +287,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--harness-rows", type=int, default=64)
     parser.add_argument("--skip", nargs="*", default=[], choices=("api", "loglik", "generate", "harness"))
     parser.add_argument("--cache", default=str(Path.home() / ".cache/dvmap-bench"))
+    parser.add_argument("--previous", type=Path, help="a checkout of an earlier commit: its loglik scorer, same rows")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="dvmap-throughput-"))
     folder, api_split = _folder(args.release, work)
@@ -263,7 +299,7 @@ def main(argv=None) -> list[dict]:
 
         model = prepare_model(Path(args.cache))
         if "loglik" not in args.skip:
-            results += bench_loglik(model, folder, args.loglik_rows)
+            results += bench_loglik(model, folder, args.loglik_rows, args.previous)
         if "generate" not in args.skip:
             results += bench_generate(model, folder, args.generate_rows)
         if "harness" not in args.skip:

@@ -34,9 +34,10 @@ def test_transformers_backend_generates_with_the_chat_template(built, tiny_model
     assert batched == one_by_one  # left padding: batching does not change greedy outputs
 
 
-def test_a_batch_computes_its_shared_prompt_prefix_once_and_generates_as_without(built, tiny_model, monkeypatch):
-    from dvmap_hf.evaluation.backends import common_prefix
-
+def test_batches_read_their_shared_prompt_text_once_and_generate_as_without(built, tiny_model, monkeypatch):
+    """Two batches of rows in profile order: the prompts are read once as a prefix tree (the second batch
+    after what the first left in the cache), generation starts from each row's last prompt token, and the
+    greedy completions are those of plain left-padded batches."""
     predictor = make_predictor(
         EvalConfig(str(tiny_model), str(built[0]), generation=InferenceConfig(max_new_tokens=6, greedy=True))
     )
@@ -45,17 +46,18 @@ def test_a_batch_computes_its_shared_prompt_prefix_once_and_generates_as_without
         predictor.tokenizer(text, add_special_tokens=False)["input_ids"]
         for text in predictor.render([r["prompt"] for r in rows])
     ]
-    shared = common_prefix(ids)
-    assert shared >= predictor.min_shared_prefix  # the system message, and more for rows of one profile
     seen, forward = [], predictor.model.forward
     monkeypatch.setattr(
-        predictor.model, "forward", lambda *a, **k: seen.append(k["input_ids"].shape) or forward(*a, **k)
+        predictor.model, "forward", lambda *a, **k: seen.append(tuple(k["input_ids"].shape)) or forward(*a, **k)
     )
-    with_sharing = predictor(rows)
-    assert tuple(seen[0]) == (1, shared)  # the prefix, once
-    assert tuple(seen[1]) == (len(rows), max(map(len, ids)) - shared)  # then each row's own tokens only
+    with_sharing = predictor(rows[:4]) + predictor(rows[4:])
+    first_read, first_step = seen[0], seen[1]
+    assert first_read[0] == 1 and first_read[1] < sum(len(x) - 1 for x in ids[:4]) / 2  # shared text once
+    assert first_step == (4, 1)  # each row's last prompt token: the rest is in the cache
+    second_read = seen[seen.index(first_step, 2) - 1]
+    assert second_read[1] < sum(len(x) - 1 for x in ids[4:]) / 2
     monkeypatch.setattr(predictor, "min_shared_prefix", 10**9)  # off: the left-padded batch
-    assert with_sharing == predictor(rows)
+    assert with_sharing == predictor(rows[:4]) + predictor(rows[4:])
 
 
 class FakeEndpoint(BaseHTTPRequestHandler):

@@ -53,14 +53,14 @@ def _naive(model, context, continuations):
 def test_rows_scored_together_share_their_prompt_prefix_and_equal_unshared_passes(built, tiny_model):
     """The rows of a batch (in dataset order: profile after profile) packed as one prefix tree: the text
     they share is in the sequence once, and every option scores as in its own full pass."""
-    from dvmap_hf.evaluation.loglik import PrefixTree
+    from dvmap_hf.evaluation.prefix import PrefixTree
 
     scorer = LoglikScorer(TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig()))
     rows = _rows(built[0], 12)
     pairs = [scorer.pairs(row) for row in rows]
     assert len({len(context) for context, _ in pairs}) > 1  # the prompts differ in length
     assert len({row["profile_id"] for row in rows}) > 1  # more than one profile: more than one branch
-    tree = PrefixTree(pairs)
+    tree = PrefixTree([c for c, _ in pairs], [options for _, options in pairs])
     contexts = sum(len(context) for context, _ in pairs)
     options = sum(len(ids) - 1 for _, continuations in pairs for ids in continuations)
     assert len(tree.tokens) - options < contexts / 2  # what rows share is computed once
@@ -76,6 +76,61 @@ def test_a_context_that_is_a_prefix_of_another_and_repeated_rows_are_scored_alik
     assert together[1] == together[2]
     for (context, continuations), scores in zip(pairs, together, strict=True):
         assert scores == pytest.approx(_naive(scorer.model, context, continuations), abs=1e-4)
+
+
+def _scored_in_batches(scorer, pairs, size):
+    """Each batch's scores, and how many carried prompt tokens each batch reused."""
+    scores, reused = [], []
+    for at in range(0, len(pairs), size):
+        batch = pairs[at : at + size]
+        reused.append(scorer.backend.prefix.plan([c for c, _ in batch], [o for _, o in batch]).past)
+        scores += scorer.batch_logprobs(batch)
+    return scores, reused
+
+
+def test_a_batch_reuses_what_the_previous_one_read_and_scores_as_unshared_passes(built, tiny_model):
+    """The next batch of a profile's rows starts from the cache the previous one left: its prompt prefix is
+    not read again, and every option still scores as in its own full pass."""
+    scorer = LoglikScorer(TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig()))
+    assert scorer.backend.prefix.carries
+    pairs = [scorer.pairs(row) for row in _rows(built[0], 12)]
+    scores, reused = _scored_in_batches(scorer, pairs, 3)
+    assert reused[0] == 0 and min(reused[1:]) > 0  # the system message at least, the profile within one
+    for (context, continuations), got in zip(pairs, scores, strict=True):
+        assert got == pytest.approx(_naive(scorer.model, context, continuations), abs=1e-4)
+
+
+def test_a_row_scored_again_reads_its_last_token_and_changed_weights_drop_the_cache(built, tiny_model):
+    scorer = LoglikScorer(TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig()))
+    pair = scorer.pairs(_rows(built[0], 1)[0])
+    first = scorer.batch_logprobs([pair])[0]
+    tree = scorer.backend.prefix.plan([pair[0]], [pair[1]])
+    assert tree.past == len(pair[0]) - 1  # all the carried prompt but the token whose logits score
+    assert scorer.batch_logprobs([pair])[0] == pytest.approx(first, abs=1e-4)
+    with torch.no_grad():
+        next(scorer.model.parameters()).mul_(1.5)  # what an optimizer step does: in place
+    assert scorer.backend.prefix.plan([pair[0]], [pair[1]]).past == 0
+    assert scorer.batch_logprobs([pair])[0] == pytest.approx(_naive(scorer.model, *pair), abs=1e-4)
+
+
+def test_without_a_carried_cache_the_scores_are_the_same(built, tiny_model):
+    """A model whose layers keep no plain cache (sliding windows, flash attention) scores batch by batch."""
+    scorer = LoglikScorer(TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig()))
+    scorer.backend.prefix.carries = False
+    pairs = [scorer.pairs(row) for row in _rows(built[0], 6)]
+    scores, reused = _scored_in_batches(scorer, pairs, 3)
+    assert reused == [0, 0]
+    for (context, continuations), got in zip(pairs, scores, strict=True):
+        assert got == pytest.approx(_naive(scorer.model, context, continuations), abs=1e-4)
+
+
+def test_a_rows_options_share_their_first_tokens(tiny_model):
+    from dvmap_hf.evaluation.prefix import PrefixTree
+
+    scorer = LoglikScorer(TransformersBackend.from_pretrained(str(tiny_model), InferenceConfig()))
+    context, options = [5, 6, 7], [[20, 21, 30], [20, 22, 30], [20, 21, 31]]
+    assert len(PrefixTree([context], [options]).tokens) == 3 + 3  # the context, then 20, 21 and 22 once each
+    assert scorer.logprobs(context, options) == pytest.approx(_naive(scorer.model, context, options), abs=1e-4)
 
 
 def test_the_shared_prompt_pass_equals_one_full_pass_per_option(built, tiny_model):

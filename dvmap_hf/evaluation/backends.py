@@ -19,6 +19,7 @@ from ..data.sampling import row_seed
 from ..errors import DvmapError
 from ..redact import redact, redact_url
 from .config import InferenceConfig
+from .prefix import PrefixCache
 
 
 class TransformersBackend:
@@ -36,6 +37,7 @@ class TransformersBackend:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.prefix = PrefixCache(model)  # the last prompt read, for the next batch (generation and loglik)
 
     @classmethod
     def from_pretrained(cls, model: str, generation: InferenceConfig) -> TransformersBackend:
@@ -76,53 +78,62 @@ class TransformersBackend:
             for messages in prompts
         ]
 
-    #: the least prompt prefix worth computing once for a batch (below it, plain left padding)
+    #: the least prompt tokens per row that sharing must save (below it, a plain left-padded batch is cheaper)
     min_shared_prefix = 32
 
     def generate(self, prompts: Sequence[list[dict]], batch_seed: int) -> list[str]:
-        """Completions of a batch. The token prefix all its prompts share (the system message, the profile
-        for rows of one profile) is computed once and its cache copied to every row; each row's own tokens
-        follow, padded in the middle so that positions continue from the prefix (greedy completions equal
-        the left-padded batch's; tested)."""
-        torch, gen = self.torch, self.generation
+        """Completions of a batch. Its prompts but each one's last token are read through the `PrefixCache`
+        (what they share with each other and with the previous batch, once); then every row's keys and values
+        are laid side by side, padded in the middle, and generation starts from the last tokens (greedy
+        completions equal the left-padded batch's; tested)."""
+        gen = self.generation
         ids = [self.tokenizer(text, add_special_tokens=False)["input_ids"] for text in self.render(prompts)]
-        shared = min(common_prefix(ids), min(map(len, ids)) - 1)  # each row keeps a token of its own
-        attention = self.model.config._attn_implementation
-        if len(ids) < 2 or shared < self.min_shared_prefix or attention not in ("sdpa", "eager"):
-            shared = 0  # flash-attention takes no padding in the middle
-        pad, width = self.tokenizer.pad_token_id, max(map(len, ids)) - shared
-        rows = [(ids_[:shared], [pad] * (width - len(ids_) + shared), ids_[shared:]) for ids_ in ids]
-        inputs = {
-            "input_ids": torch.tensor([head + gap + own for head, gap, own in rows], device=self.model.device),
-            "attention_mask": torch.tensor(
-                [[1] * len(head) + [0] * len(gap) + [1] * len(own) for head, gap, own in rows],
-                device=self.model.device,
-            ),
-        }
+        inputs = self._shared_inputs(ids) or self._left_padded(ids)
         self.torch.manual_seed(batch_seed)
-        with torch.no_grad():
-            if shared:
-                from transformers import DynamicCache
-
-                cache = DynamicCache()
-                self.model(input_ids=inputs["input_ids"][:1, :shared], past_key_values=cache, use_cache=True)
-                cache.batch_repeat_interleave(len(ids))
-                inputs["past_key_values"] = cache
+        with self.torch.no_grad():
             output = self.model.generate(
-                **inputs, max_new_tokens=gen.max_new_tokens, pad_token_id=pad, **gen.sampling()
+                **inputs, max_new_tokens=gen.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id, **gen.sampling()
             )
         return self.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
+    def _left_padded(self, ids: list[list[int]]) -> dict:
+        width, pad = max(map(len, ids)), self.tokenizer.pad_token_id
+        return self._tensors(
+            [[pad] * (width - len(x)) + x for x in ids], [[0] * (width - len(x)) + [1] * len(x) for x in ids]
+        )
+
+    def _shared_inputs(self, ids: list[list[int]]) -> dict | None:
+        """Generation's inputs with every row's prompt but its last token in its `cache`, or None when
+        the model carries no cache or sharing would save too little."""
+        if not self.prefix.carries:
+            return None
+        tree = self.prefix.plan([x[:-1] for x in ids], own=0)
+        if sum(map(len, ids)) - len(ids) - len(tree.tokens) < self.min_shared_prefix * len(ids):
+            return None
+        from transformers import DynamicCache
+
+        _, layers = self.prefix.read(tree)
+        chains = [tree.chain(r) for r in range(len(ids))]
+        width, pad = max(map(len, chains)), self.tokenizer.pad_token_id
+        index = self.torch.tensor([c + [0] * (width - len(c)) for c in chains], device=self.model.device)
+        inputs = self._tensors(
+            [x[:-1] + [pad] * (width - len(x) + 1) + x[-1:] for x in ids],
+            [[1] * (len(x) - 1) + [0] * (width - len(x) + 1) + [1] for x in ids],
+        )
+        # [1, heads, positions, dim] -> each row's own positions: [rows, heads, width, dim]
+        rows = [(k[0][:, index].transpose(0, 1), v[0][:, index].transpose(0, 1)) for k, v in layers]
+        inputs["cache"] = DynamicCache(ddp_cache_data=rows)
+        return inputs
+
+    def _tensors(self, input_ids: list[list[int]], attention_mask: list[list[int]]) -> dict:
+        device = self.model.device
+        return {
+            "input_ids": self.torch.tensor(input_ids, device=device),
+            "attention_mask": self.torch.tensor(attention_mask, device=device),
+        }
+
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
         return self.generate([row["prompt"] for row in rows], batch_seed)
-
-
-def common_prefix(sequences: Sequence[Sequence[int]]) -> int:
-    """Length of the longest prefix every sequence starts with."""
-    first, length = sequences[0], 0
-    while length < len(first) and all(len(s) > length and s[length] == first[length] for s in sequences):
-        length += 1
-    return length
 
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json", "spiece.model")
