@@ -63,15 +63,19 @@ class StandIn(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real endpoint
     first: float | None = None
     last: float = 0.0
+    clients: set = set()  # the client connections requests came on
 
     @classmethod
-    def makespan(cls) -> float:
-        span, cls.first, cls.last = cls.last - cls.first, None, 0.0
-        return span
+    def makespan(cls) -> tuple[float, int]:
+        """(first request to last reply, connections used), and a fresh count for the next client."""
+        span, opened = cls.last - cls.first, len(cls.clients)
+        cls.first, cls.last, cls.clients = None, 0.0, set()
+        return span, opened
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         StandIn.first = StandIn.first or time.perf_counter()
+        StandIn.clients.add(self.client_address)
         time.sleep(latency(_user_text(body["messages"])))
         payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": "<answer>x</answer>"}}]})
         self.send_response(200)
@@ -110,18 +114,23 @@ def bench_api(folder: Path, config: str, split: str, rows: int, authors: Path | 
         spec = EvalConfig("stand-in", str(folder), config, split, backend="openai", limit=rows, generation=generation)
         start = time.perf_counter()
         run_eval(spec, work / "ours")
-        ours_command, ours = time.perf_counter() - start, StandIn.makespan()
+        ours_command, (ours, opened) = time.perf_counter() - start, StandIn.makespan()
         ideal = ideal_window([latency(_user_text(r["prompt"])) for r in sample], WORKERS)
         print(
             f"# api: {len(sample)} rows, {WORKERS} in flight; first request to last reply: ideal window "
-            f"{ideal:.1f} s, ours {ours:.1f} s (whole command, with intervals: {ours_command:.1f} s)",
+            f"{ideal:.1f} s, ours {ours:.1f} s on {opened} connections (whole command, with intervals: "
+            f"{ours_command:.1f} s)",
             flush=True,
         )
         results.append(line("api: ours / ideal window", ours / ideal, "x", "<= 1.25", ours / ideal <= 1.25))
         if authors is not None:
             theirs_command = _authors(authors, sample, base, work)
-            theirs = StandIn.makespan()
-            print(f"# api: the authors' script {theirs:.1f} s (whole command {theirs_command:.1f} s)", flush=True)
+            theirs, opened = StandIn.makespan()
+            print(
+                f"# api: the authors' script {theirs:.1f} s on {opened} connections (whole command "
+                f"{theirs_command:.1f} s)",
+                flush=True,
+            )
             results.append(line("api: authors' script / ours", theirs / ours, "x", ">= 3", theirs / ours >= 3))
             ratio = theirs_command / ours_command
             results.append(line("api: authors' script / ours, whole commands", ratio, "x", ">= 3", ratio >= 3))
@@ -239,7 +248,17 @@ def bench_harness(model: Path, folder: Path, rows: int, work: Path) -> list[dict
     from dvmap_hf.data.folder import load_split
 
     sample = load_split(str(folder), "corpus", "test").select(range(rows)).to_list()
-    command = ["lm_eval", "--model", "hf", "--model_args", f"pretrained={model},dtype=float32", "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "lm_eval",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={model},dtype=float32",
+        "--device",
+        "cpu",
+    ]
     command += ["--include_path", str(ROOT / "lm_eval_tasks"), "--tasks", "dvmap_corpus_mc", "--limit", str(rows)]
     command += ["--batch_size", "16", "--metadata", json.dumps({"dataset": str(folder)})]
     command += ["--output_path", str(work / "harness")]

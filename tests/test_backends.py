@@ -466,3 +466,59 @@ def test_an_openai_run_that_fails_keeps_what_finished_and_resumes_to_the_same_pr
     by_id = lambda run: sorted((tmp_path / run / "predictions.jsonl").read_text().splitlines())  # noqa: E731
     assert by_id("broken") == by_id("clean")
     assert resumed["overall"] == clean["overall"]
+
+
+class KeptAlive(BaseHTTPRequestHandler):
+    """An HTTP/1.1 endpoint that records the client connection of every request, and (when `drop_every` is
+    set) closes a connection after that many replies without saying so, as a server closing idle ones does."""
+
+    protocol_version = "HTTP/1.1"
+    connections: list = []
+    drop_every = 0
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.connections.append(self.client_address)
+        payload = json.dumps({"choices": [{"message": {"content": "<answer>x</answer>"}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.served = getattr(self, "served", 0) + 1
+        if self.drop_every and self.served % self.drop_every == 0:
+            self.close_connection = True  # no "Connection: close": the client learns it on its next request
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("drop_every", [0, 2])
+def test_each_worker_keeps_its_connection_and_reopens_one_the_server_closed(monkeypatch, drop_every):
+    monkeypatch.setattr(KeptAlive, "connections", [])
+    monkeypatch.setattr(KeptAlive, "drop_every", drop_every)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeptAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        generation = InferenceConfig(api_base=f"http://127.0.0.1:{server.server_port}/v1", concurrency=3)
+        backend = OpenAIBackend("m", generation)
+        backend.stop = Waits()  # a retry would show as a wait
+        rows = [{"id": str(i), "prompt": [{"role": "user", "content": f"q{i}"}]} for i in range(24)]
+        assert backend(rows) == ["<answer>x</answer>"] * 24
+    finally:
+        server.shutdown()
+    assert len(KeptAlive.connections) == 24 and backend.stop.delays == []  # no attempt failed
+    opened = len(set(KeptAlive.connections))
+    assert opened <= 3 if not drop_every else 3 < opened <= 3 + 24 // drop_every
+    assert backend.open == set()  # every connection closed when the stream ended
+
+
+def test_a_proxy_the_environment_names_is_used(monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    backend = OpenAIBackend("m", InferenceConfig(api_base="http://10.255.255.1:8000/v1", max_retries=0))
+    assert backend.proxied
+    with pytest.raises(DvmapError, match="Connection refused"):  # refused by the proxy, not a 10.x timeout
+        backend._one([{"role": "user", "content": "q"}], seed=0)
+    monkeypatch.setenv("NO_PROXY", "10.255.255.1")
+    assert not OpenAIBackend("m", InferenceConfig(api_base="http://10.255.255.1:8000/v1")).proxied

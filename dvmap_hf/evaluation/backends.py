@@ -1,6 +1,6 @@
 """Model backends for `dvmap eval`: each maps a batch of dataset rows to raw completions (strings).
 
-- `transformers`: a local or Hub model, batched generation with left padding and the chat template;
+- `transformers`: a local or Hub model, batched generation with the chat template, shared prompt text read once;
 - `vllm`: the same through vLLM (the `gpu` extra; imported only when asked for);
 - `openai`: any OpenAI-compatible endpoint (what the authors' own evaluation used), bounded
   concurrency, retries with exponential backoff.
@@ -23,7 +23,7 @@ from .prefix import PrefixCache
 
 
 class TransformersBackend:
-    """Batched generation with a local or cached model: left padding, the model's chat template."""
+    """Batched generation with a local or cached model and its chat template; what prompts share is read once."""
 
     name = "transformers"
     fallbacks = 0
@@ -192,9 +192,11 @@ class VLLMBackend:
 
 
 class OpenAIBackend:
-    """Any OpenAI-compatible /chat/completions endpoint, with bounded concurrency and retries. `--timeout`
-    bounds each whole request (connecting, waiting and reading), replies are checked before they are
-    kept, redirects are not followed, and no credential of the URL or the key reaches a message."""
+    """Any OpenAI-compatible /chat/completions endpoint, with bounded concurrency and retries. Each worker
+    keeps its connection alive between requests (HTTP/1.1; through a proxy the environment names, urllib
+    opens one per request). `--timeout` bounds each whole request (connecting, waiting and reading), replies
+    are checked before they are kept, redirects are not followed, and no credential of the URL or the key
+    reaches a message."""
 
     name = "openai"
     prompt_format = "chat messages (the endpoint applies its chat template)"
@@ -215,15 +217,67 @@ class OpenAIBackend:
         key = api_key or os.environ.get("OPENAI_API_KEY", "")
         self.secrets = (key, *_credentials(self.url))
         self.headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+        self.target = _request_target(self.url)
+        self.proxied = _proxied(self.url)  # then urllib, through the proxy, a connection per request
         self.opener = urllib.request.build_opener(_NoRedirect)
+        self.local = threading.local()  # each worker thread's connection, kept alive between its requests
+        self.open: set = set()  # all of them, closed when a stream ends
+        self.lock = threading.Lock()
 
     def _post(self, body: dict) -> tuple[int, str, dict]:
-        """(status, reply text, headers), the whole exchange within `--timeout` seconds."""
+        """(status, reply text, headers), the whole exchange within `--timeout` seconds, on this thread's
+        kept-alive connection (one the server closed while it was idle is opened again, once)."""
         import time
+
+        payload, deadline = json.dumps(body).encode(), time.monotonic() + self.generation.timeout
+        if self.proxied:
+            return self._post_via_proxy(payload, deadline)
+        while True:
+            reused = getattr(self.local, "connection", None) is not None
+            connection = self._connection()
+            try:
+                connection.request("POST", self.target, payload, self.headers)
+                response = connection.getresponse()
+                reply = self._read(response, deadline)
+                response.close()  # read to its length, not yet released (read1 leaves that to the next call)
+            except Exception as exc:
+                self._drop()
+                if reused and isinstance(exc, ConnectionResetError | BrokenPipeError):
+                    continue  # closed by the server while idle (http.client.RemoteDisconnected): a new one
+                raise
+            if response.will_close:
+                self._drop()
+            return response.status, reply, dict(response.headers)
+
+    def _connection(self):
+        import http.client
+        from urllib.parse import urlsplit
+
+        if getattr(self.local, "connection", None) is None:
+            parts = urlsplit(self.url)  # credentials of the URL are not sent (nor shown)
+            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            self.local.connection = kind(parts.hostname, parts.port, timeout=self.generation.timeout)
+            with self.lock:
+                self.open.add(self.local.connection)
+        return self.local.connection
+
+    def _drop(self) -> None:
+        connection, self.local.connection = getattr(self.local, "connection", None), None
+        if connection is not None:
+            connection.close()
+            with self.lock:
+                self.open.discard(connection)
+
+    def _close_all(self) -> None:
+        with self.lock:
+            connections, self.open = self.open, set()
+        for connection in connections:
+            connection.close()
+
+    def _post_via_proxy(self, payload: bytes, deadline: float) -> tuple[int, str, dict]:
         import urllib.error
 
-        request = urllib.request.Request(self.url, json.dumps(body).encode(), self.headers, method="POST")
-        deadline = time.monotonic() + self.generation.timeout
+        request = urllib.request.Request(self.url, payload, self.headers, method="POST")
         try:
             with self.opener.open(request, timeout=self.generation.timeout) as response:
                 return response.status, self._read(response, deadline), dict(response.headers)
@@ -306,6 +360,7 @@ class OpenAIBackend:
             finally:
                 self.stop.set()  # a failure, or a consumer that stopped early: nothing more is asked
                 pool.shutdown(cancel_futures=True)
+                self._close_all()
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
         return [completion for _, completion in sorted(self.stream(rows))]
@@ -356,6 +411,22 @@ def _retry_after(headers: dict) -> float:
         return max(0.0, float(value))
     except ValueError:
         return 0.0
+
+
+def _request_target(url: str) -> str:
+    """What the request line asks for: the URL's path and query."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _proxied(url: str) -> bool:
+    """Whether the environment sends requests for `url` through a proxy (HTTP(S)_PROXY, NO_PROXY)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(parts.hostname or "")
 
 
 def _credentials(url: str) -> tuple[str, ...]:
