@@ -13,13 +13,16 @@ def workspace() -> Path:
 
 
 @cache
-def dataset_folder(respondents: int = 20_000) -> Path:
+def dataset_folder(respondents: int = 20_000, quickstart: bool = False) -> Path:
+    """The kit's default build, or (`quickstart`) the quickstart's: compact prompts, no system message."""
     from dataset_builder import BuildConfig, build_folder
     from dvmap_hf.data.synth import SynthConfig, write_synthetic_wvs
 
-    wvs = write_synthetic_wvs(workspace() / "synthetic_wvs.sav", SynthConfig(respondents=respondents))
-    build_folder(BuildConfig(wvs=wvs), workspace() / "dvmap")
-    return workspace() / "dvmap"
+    name = f"dvmap{'-quickstart' if quickstart else ''}-{respondents}"
+    wvs = write_synthetic_wvs(workspace() / f"{name}.sav", SynthConfig(respondents=respondents))
+    style = {"prompt_style": "compact", "system_prompt": "none"} if quickstart else {}
+    build_folder(BuildConfig(wvs=wvs, **style), workspace() / name)
+    return workspace() / name
 
 
 @cache

@@ -4,7 +4,8 @@
 
 Figures: build/read ratio and peak RSS (build.py), evaluate-module overhead and parsing throughput
 (metrics.py), batched-generation speed-up (generate.py), reward overhead in a GRPO step (grpo_step.py),
-and the tiny model's accuracy before/after training (learning_check.py, the slowest).
+the SFT cold start's loss paths (sft_step.py) and the tiny model's accuracy before/after training
+(learning_check.py, the slowest).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHES = ("build", "startup", "metrics", "generate", "grpo_step", "learning_check")
+BENCHES = ("build", "startup", "metrics", "generate", "grpo_step", "sft_step", "learning_check")
 
 
 def main(argv=None) -> None:

@@ -153,6 +153,55 @@ def test_dvmap_train_runs_a_packaged_recipe_by_name(workdir, tiny_model, monkeyp
     assert (out / "model.safetensors").is_file() and "Method: SFT" in (out / "README.md").read_text()
 
 
+def _completion_batch(tiny_model):
+    """A right-padded batch of 3 rows: prompts masked (-100), completions of 2-4 tokens, padding masked."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
+    generator = torch.Generator().manual_seed(0)
+    input_ids = torch.randint(3, 1000, (3, 12), generator=generator)
+    attention_mask = torch.ones_like(input_ids)
+    labels = torch.full_like(input_ids, -100)
+    for row, (prompt, completion) in enumerate([(5, 4), (7, 2), (8, 3)]):
+        labels[row, prompt : prompt + completion] = input_ids[row, prompt : prompt + completion]
+        attention_mask[row, prompt + completion :] = 0
+    return model, {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+def test_completion_loss_equals_the_models_own_loss_and_gradients(tiny_model):
+    """`token_metrics: false` projects only the positions that predict a label: the loss and its gradients are
+    the model's full-logits loss, averaged or summed over the Trainer's token count."""
+    import torch
+
+    from dvmap_hf.training.mains import completion_loss
+
+    model, batch = _completion_batch(tiny_model)
+    for items in (None, torch.tensor(11)):
+        kwargs = {} if items is None else {"num_items_in_batch": items}
+        model.zero_grad()
+        full = model(**batch, use_cache=False, **kwargs).loss
+        full.backward()
+        expected = {name: p.grad.clone() for name, p in model.named_parameters()}
+        model.zero_grad()
+        ours = completion_loss(model, batch, items)
+        ours.backward()
+        assert ours.item() == pytest.approx(full.item(), abs=1e-6)
+        for name, p in model.named_parameters():
+            assert torch.allclose(p.grad, expected[name], atol=1e-6), name
+
+
+def test_completion_loss_refuses_a_model_that_ignores_the_mask(tiny_model):
+    """A model that returns logits at every position for a boolean `logits_to_keep` is named, not mis-scored."""
+    from dvmap_hf.training.mains import completion_loss
+
+    model, batch = _completion_batch(tiny_model)
+    forward = model.forward
+    model.forward = lambda logits_to_keep=0, **kwargs: forward(**kwargs)
+    with pytest.raises(ValueError, match="token_metrics: true"):
+        completion_loss(model, batch)
+
+
 def test_sft_without_token_metrics_trains_the_same_losses(workdir, monkeypatch):
     """`token_metrics: false` (the tiny recipe's) skips TRL's fused LM-head metrics, not the loss."""
     monkeypatch.chdir(workdir)

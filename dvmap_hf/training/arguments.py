@@ -37,7 +37,8 @@ class DVMapScriptArguments(ScriptArguments):
         default=True,
         metadata={
             "help": "SFT: TRL's per-step entropy and token accuracy (its fused LM-head kernel); false: the model's "
-            "own loss alone, the same losses, 1.9x the steps/s of the tiny CPU model"
+            "own loss from the logits of the completion positions alone, the same losses; on the tiny CPU model "
+            "a loss forward + backward 2.6x faster than TRL's (bench/sft_step.py)"
         },
     )
 
