@@ -10,6 +10,7 @@ the logits of the completion positions alone (`token_metrics: false` now). The l
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -39,11 +40,7 @@ def main(argv=None) -> list[dict]:
     os.environ.setdefault("TQDM_DISABLE", "1")
     trainer = _trainer()
     model = trainer.model.train()
-    batches = []
-    for batch in trainer.get_train_dataloader():
-        batches.append(batch)
-        if len(batches) == BATCHES:
-            break
+    batches = list(itertools.islice(trainer.get_train_dataloader(), BATCHES))
     losses = {
         "trl_token_metrics": lambda batch, n: SFTTrainer.compute_loss(trainer, model, dict(batch), False, n),
         "full_logits": lambda batch, n: Trainer.compute_loss(trainer, model, dict(batch), False, n),
