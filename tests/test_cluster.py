@@ -3,8 +3,10 @@ batch arithmetic of every released recipe, and the dry run's exact commands."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -56,13 +58,17 @@ def test_flags_override_the_recipe_batch_as_trl_does():
 
 
 def test_the_slurm_script_dry_run_prints_the_commands_with_their_counts():
+    """Run by this interpreter (PYTHON), whatever `python` the caller's PATH finds: a venv's pytest run
+    without activating the venv must pass too."""
     script = ROOT / "training/slurm/grpo.slurm"
+    env = {**os.environ, "PYTHON": sys.executable, "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         ["bash", str(script), "--nodes", "4", "--config", "qwen3-8b", "--dry-run", "--vllm-server"]
         + ["--head", "gpu-001", "--last", "gpu-004"],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     # 3 training nodes x 8 = 24 processes: the recipe's 512 completions do not divide, the run stops here
     assert done.returncode != 0
@@ -74,6 +80,7 @@ def test_the_slurm_script_dry_run_prints_the_commands_with_their_counts():
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     header, server, training = done.stdout.splitlines()

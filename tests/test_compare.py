@@ -31,13 +31,23 @@ def test_every_run_shows_intervals_and_each_is_compared_with_the_baseline(runs, 
     argv = ["compare", str(runs / "random"), str(runs / "majority"), str(runs / "tabular"), "--bootstrap", "300"]
     assert main([*argv, "--baseline", str(runs / "majority"), "--json", str(runs / "cmp.json")]) == 0
     out = capsys.readouterr().out
-    assert "| majority | cross_demographic |" in out and "95% interval, basic bootstrap over profiles (B = 200)" in out
+    assert "| majority | cross_demographic |" in out and "95% interval, bootstrap over profiles (B = 200)" in out
     assert "Paired differences against majority" in out and "Holm-adjusted" in out
     results = json.loads((runs / "cmp.json").read_text())
     assert set(results) == {str(runs / "random"), str(runs / "tabular")}
     acc = results[str(runs / "random")]["accuracy"]
     assert acc["difference"] < 0 and acc["interval"][1] < 0 and acc["significant"]
-    assert acc["p_value_holm"] >= acc["p_value"] and 0 <= acc["mcnemar_p_holm"] <= 1
+    assert acc["p_value_holm"] >= acc["p_value"] and 0 <= acc["mcnemar_cluster_p"] <= 1
+    for figures in results.values():  # every flag from a Holm-adjusted p, within the family it belongs to
+        for name, entry in figures.items():
+            family = "table" if name in ("accuracy", "likert_consistency", "wasserstein_distance") else "json"
+            if entry["flag"] is None:
+                assert entry["family"] == family and entry["significant"] == (entry["p_value_holm"] < 0.05)
+            else:  # the synthetic split's groups are small: no test of a distance
+                assert name.endswith(("distance", "variation", "shannon")) and entry["significant"] is None
+                assert entry["p_value"] is None and entry["interval"] is None
+    assert "McNemar" not in out.split("Paired differences")[1].split("\n\n")[1]  # accuracy is tested once
+    assert "ΔWD of random: a median group of" in out
 
 
 def test_a_run_against_itself_is_not_significant(runs, capsys):
@@ -46,13 +56,29 @@ def test_a_run_against_itself_is_not_significant(runs, capsys):
     assert "+0.0 [+0.0, +0.0] p=1 n.s." in capsys.readouterr().out
 
 
+def test_a_family_too_large_for_its_resamples_says_so(runs, capsys):
+    """Holm over F bootstrap p-values of at least 2 / (B + 1) cannot reject once F x 2 / (B + 1) >= 0.05:
+    the output says so and names the B that could, instead of a column of "n.s." that looks like a finding."""
+    from dvmap_hf.evaluation.compare import minimum_resamples
+
+    capsys.readouterr()
+    argv = ["compare", str(runs / "majority"), str(runs / "random"), str(runs / "tabular"), "--bootstrap", "60"]
+    assert main([*argv, "--json", str(runs / "small-b.json")]) == 0
+    out = capsys.readouterr().out
+    results = json.loads((runs / "small-b.json").read_text())
+    tests = results[str(runs / "random")]["accuracy"]["family_size"]
+    assert tests == 4  # Acc and LC of two runs; their WD is flagged (small groups), not tested
+    assert "the table family holds 4 tests: with B = 60 its smallest Holm-adjusted bootstrap p is" in out
+    assert f"rerun with --bootstrap {minimum_resamples(4)} or more" in out
+    assert minimum_resamples(4) == 160 and 4 * 2 / (160 + 1) < 0.05 <= 4 * 2 / 160
+    assert not any(e["significant"] for figures in results.values() for e in figures.values())
+
+
 def test_runs_over_other_rows_or_data_are_refused_unless_asked(runs, capsys):
     capsys.readouterr()
     assert main(["compare", str(runs / "majority"), str(runs / "random-30")]) == 2
-    assert (
-        "hold different rows" in capsys.readouterr().err
-        and "--common-rows" in capsys.readouterr().err + "--common-rows"
-    )
+    err = capsys.readouterr().err
+    assert "hold different rows" in err and "--common-rows" in err
     assert (
         main(["compare", str(runs / "majority"), str(runs / "random-30"), "--common-rows", "--bootstrap", "50"]) == 0
     )
@@ -64,11 +90,13 @@ def test_runs_over_other_rows_or_data_are_refused_unless_asked(runs, capsys):
 def test_the_report_names_the_method_and_bootstrap_zero_leaves_intervals_out(built, runs, tmp_path):
     metrics = json.loads((runs / "tabular/metrics.json").read_text())
     info = metrics["intervals"]
-    assert info["method"] == "basic bootstrap over profiles" and info["resamples"] == 200
+    assert info["method"] == "bootstrap over profiles" and info["resamples"] == 200
     assert set(info["overall"]) >= {"accuracy", "accuracy_strict", "accuracy_release", "likert_consistency"}
-    assert set(info["overall"]) >= {"wasserstein_distance", "total_variation", "jensen_shannon"}
-    assert "basic bootstrap over profiles" in (runs / "tabular/report.md").read_text()
+    assert set(info["figures"]) >= {"wasserstein_distance", "total_variation", "jensen_shannon"}
+    assert info["figures"]["wasserstein_distance"]["flag"].startswith("a median group of")
+    report = (runs / "tabular/report.md").read_text()
+    assert "bootstrap over profiles" in report and "†: not supported by the data" in report
     argv = ["eval", "--model", "majority", "--dataset", str(built[0]), "--config", "cross_value", "--bootstrap", "0"]
     assert main([*argv, "--out", str(tmp_path / "bare")]) == 0
-    assert json.loads((tmp_path / "bare/metrics.json").read_text())["intervals"]["overall"] == {}
+    assert json.loads((tmp_path / "bare/metrics.json").read_text())["intervals"]["figures"] == {}
     assert "No intervals" in (tmp_path / "bare/report.md").read_text()

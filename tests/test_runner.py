@@ -39,7 +39,9 @@ def test_reference_predictors_end_to_end(built, tmp_path):
     # the synthetic answers depend on the attributes: a classifier on them beats chance
     assert metrics["tabular"]["overall"]["accuracy"] > metrics["random"]["overall"]["accuracy"]
     table = paper_table([read_metrics(tmp_path / m) for m in metrics])
-    assert table.count("\n| ") == 3 and "| tabular | cross_demographic |" in table and "basic bootstrap" in table
+    assert (
+        table.count("\n| ") == 3 and "| tabular | cross_demographic |" in table and "bootstrap over profiles" in table
+    )
 
 
 class Interrupting:

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
 
-from dvmap_hf.evaluation.statistics import RunRows, compare, figures, holm, intervals, mcnemar
+from dvmap_hf.evaluation.statistics import (
+    DISTANCES,
+    MIN_GROUP_ROWS,
+    RunRows,
+    bias_aware_critical,
+    cluster_mcnemar,
+    compare,
+    draws_of,
+    figures,
+    holm,
+    intervals,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import coverage  # noqa: E402  (bench/coverage.py: the simulation with a known truth)
 
 
 def _rows(correct: np.ndarray, per_profile: int = 1, seed: int = 0) -> RunRows:
@@ -57,18 +74,87 @@ def test_runs_built_to_differ_differ_and_runs_built_alike_do_not():
     base = _rows(base_correct, per_profile=4)
     differ = compare(base, _rows(better, per_profile=4), resamples=1000, seed=0)["accuracy"]
     assert differ["difference"] == pytest.approx(better.mean() - base_correct.mean())
-    assert differ["interval"][0] > 0 and differ["p_value"] < 0.01 and differ["mcnemar_p"] < 1e-10
+    assert differ["interval"][0] > 0 and differ["p_value"] < 0.01 and differ["mcnemar_cluster_p"] < 1e-6
     same = compare(base, _rows(alike, per_profile=4), resamples=1000, seed=0)["accuracy"]
-    assert same["interval"][0] < 0 < same["interval"][1] and same["p_value"] > 0.05 and same["mcnemar_p"] > 0.05
+    assert (
+        same["interval"][0] < 0 < same["interval"][1] and same["p_value"] > 0.05 and same["mcnemar_cluster_p"] > 0.05
+    )
     with pytest.raises(ValueError, match="same rows"):
         compare(base, _rows(better[:100]), resamples=10, seed=0)
 
 
-def test_mcnemar_is_the_exact_binomial_on_discordant_rows():
-    base = np.array([True] * 10 + [False] * 2 + [True] * 50)
-    other = np.array([False] * 10 + [True] * 2 + [True] * 50)
-    assert mcnemar(base, other) == pytest.approx(stats.binomtest(10, 12, 0.5).pvalue)
-    assert mcnemar(base, base) == 1.0
+def test_cluster_mcnemar_by_hand_and_it_is_the_plain_one_when_every_profile_has_one_row():
+    base = np.array([True, True, False, True, False, True])
+    other = np.array([False, False, True, True, True, False])
+    profiles = np.array([0, 0, 1, 1, 2, 2])  # discordant counts b = (2, 0, 1), c = (0, 1, 1)
+    statistic = (3 - 2) ** 2 / ((2 - 0) ** 2 + (0 - 1) ** 2 + (1 - 1) ** 2)
+    assert cluster_mcnemar(base, other, profiles) == pytest.approx(stats.chi2.sf(statistic, 1))
+    singles = np.arange(6)  # one row a profile: (b - c)^2 = b + c, McNemar's chi-square without correction
+    assert cluster_mcnemar(base, other, singles) == pytest.approx(stats.chi2.sf((3 - 2) ** 2 / 5, 1))
+    assert cluster_mcnemar(base, base, profiles) == 1.0
+
+
+def test_the_bias_aware_critical_value_is_196_without_bias_and_grows_with_it():
+    assert bias_aware_critical(0.0) == pytest.approx(1.959964, abs=1e-5)
+    assert bias_aware_critical(3.0) == pytest.approx(3.0 + 1.644854, abs=1e-3)  # one tail left
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """One seeded benchmark of the released split's shape (Dirichlet populations), and the quickstart's."""
+    rng = np.random.default_rng(7)
+    layouts = {"release": coverage.release_layout(rng, Path("absent")), "quickstart": coverage.quickstart_layout(rng)}
+    return {name: (layout, coverage.draw_benchmark(layout, rng)) for name, layout in layouts.items()}
+
+
+def test_no_estimate_lies_outside_its_interval(simulated):
+    for _, bench in simulated.values():
+        for predictor in bench["predictions"]:
+            for name, entry in intervals(coverage.benchmark_rows(bench, predictor), 200, 0)["figures"].items():
+                if entry["interval"] is not None:
+                    low, high = entry["interval"]
+                    assert low <= entry["estimate"] <= high, (predictor, name, entry)
+
+
+def test_a_distance_is_corrected_by_its_bootstrap_bias_and_keeps_its_plug_in_value(simulated):
+    rows = coverage.benchmark_rows(simulated["release"][1], "random")
+    info = intervals(rows, 300, 1)["figures"]
+    draws = draws_of(rows, 300, 1)
+    plain = figures(rows)
+    for name in ("wasserstein_distance", "total_variation"):
+        entry = info[name]
+        assert entry["plug_in"] == pytest.approx(plain[name])
+        assert entry["bias"] == pytest.approx(draws[name].mean() - plain[name]) and entry["bias"] > 0
+        assert entry["estimate"] == pytest.approx(plain[name] - entry["bias"])
+        assert entry["bias_se"] == pytest.approx(entry["bias"] / draws[name].std(ddof=1))
+    assert info["accuracy"]["estimate"] == plain["accuracy"]  # a mean is not corrected
+
+
+def test_small_groups_and_few_profiles_are_flagged_without_interval(simulated):
+    info = intervals(coverage.benchmark_rows(simulated["quickstart"][1], "random"), 200, 0)
+    assert info["median_group_rows"] < MIN_GROUP_ROWS
+    for name, entry in info["figures"].items():
+        assert (entry["flag"] is not None) == (name in DISTANCES), name
+        assert entry["flag"] is None or (entry["interval"] is None and entry["p_value"] is None)
+        assert (name in info["overall"]) == (entry["flag"] is None)
+    few = _rows(np.random.default_rng(0).random(40) < 0.5, per_profile=4)  # 10 profiles
+    assert all(entry["flag"] == "10 profiles < 20" for entry in intervals(few, 100, 0)["figures"].values())
+
+
+def test_the_paired_test_holds_its_level_when_profiles_prefer_opposite_runs():
+    """Equal accuracy, but each run is right on other profiles' rows: a row-level test rejects far too
+    often (McNemar's exact test did so on 28-32% of such simulations); the profile bootstrap and the
+    cluster-adjusted McNemar hold 5%."""
+    rng = np.random.default_rng(11)
+    layout = coverage.release_layout(rng, Path("absent"))
+    rejected = {"bootstrap": 0, "mcnemar_cluster": 0}
+    for replication in range(30):
+        bench = coverage.draw_benchmark(layout, rng)
+        a, b = (coverage.benchmark_rows(bench, name) for name in ("pref_a", "pref_b"))
+        result = compare(a, b, 200, replication)["accuracy"]
+        rejected["bootstrap"] += result["p_value"] < 0.05
+        rejected["mcnemar_cluster"] += result["mcnemar_cluster_p"] < 0.05
+    assert rejected["bootstrap"] <= 4 and rejected["mcnemar_cluster"] <= 4, rejected
 
 
 def test_holm_by_hand():

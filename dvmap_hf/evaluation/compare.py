@@ -1,7 +1,9 @@
 """`dvmap compare`: the paper-style table of several runs, and each run against a baseline with paired,
-profile-clustered bootstrap intervals and p-values (Holm-adjusted across the table) and McNemar's test
-for accuracy. Runs are compared only over the same rows of the same data, or, when asked, over the rows
-they have in common (the output says so)."""
+profile-clustered bootstrap intervals and p-values, Holm-adjusted within their family: the table's figures
+(Acc, LC, WD of every run) are one family, the figures shown only in the JSON another. A difference the
+data cannot support (too few profiles, small groups, a distance's bias) is flagged and not tested. Runs are
+compared only over the same rows of the same data, or, when asked, over the rows they have in common (the
+output says so)."""
 
 from __future__ import annotations
 
@@ -83,53 +85,82 @@ def compare_runs(
             notes.append(f"{run}: compared on the {len(a.ids):,} rows it shares with the baseline")
         key = str(run) if str(run) not in results else f"{run} ({i + 1})"
         results[key] = compare(a, b, resamples, seed)
-    _adjust(results)
+    notes += _adjust(results, resamples)
     return text + "\n\n" + _paired_table(results, base_run, resamples, notes), results
 
 
-def _adjust(results: dict) -> None:
-    """Holm across the p-values the table shows: the bootstrap p of each shown figure of each run, and
-    McNemar's for accuracy (the other figures, in the JSON only, keep their unadjusted p)."""
-    slots = [
-        (run, name, key)
-        for run, figures in results.items()
-        for name, entry in figures.items()
-        for key in ("p_value", "mcnemar_p")
-        if name in SHOWN_NAMES and entry.get(key) is not None
-    ]
-    adjusted = holm([results[run][name][key] for run, name, key in slots]) if slots else []
-    for (run, name, key), p in zip(slots, adjusted, strict=True):
-        entry = results[run][name]
-        entry[f"{key}_holm"] = p
+def _adjust(results: dict, resamples: int) -> list[str]:
+    """Holm within each family of tests: `table` (the figures the table shows, every run) and `json` (the
+    others); each entry gets its family, the family's size, its adjusted p and `significant` (None where
+    flagged). Returns a note for each family too large for B: its smallest adjusted p, F x 2 / (B + 1), is
+    then no longer below the level, and its "n.s." says nothing about the runs."""
+    notes = []
+    for family in ("table", "json"):
+        slots = [
+            (run, name)
+            for run, figures in results.items()
+            for name, entry in figures.items()
+            if (name in SHOWN_NAMES) == (family == "table") and entry.get("p_value") is not None
+        ]
+        adjusted = holm([results[run][name]["p_value"] for run, name in slots]) if slots else []
+        for (run, name), p in zip(slots, adjusted, strict=True):
+            results[run][name] |= {"family": family, "family_size": len(slots), "p_value_holm": p}
+        if len(slots) * 2 / (resamples + 1) >= SIGNIFICANCE:
+            notes.append(
+                f"the {family} family holds {len(slots)} tests: with B = {resamples:,} its smallest Holm-adjusted "
+                f"bootstrap p is {len(slots)} x 2 / (B + 1) = {len(slots) * 2 / (resamples + 1):.3g}, so no "
+                f"bootstrap test of it can be significant at {SIGNIFICANCE}; rerun with --bootstrap "
+                f"{minimum_resamples(len(slots)):,} or more"
+            )
     for figures in results.values():
         for entry in figures.values():
-            p = entry.get("p_value_holm", entry.get("p_value"))
-            entry["significant"] = p is not None and p < SIGNIFICANCE
+            p = entry.get("p_value_holm")
+            entry["significant"] = None if p is None else p < SIGNIFICANCE
+    return notes
+
+
+def minimum_resamples(tests: int) -> int:
+    """The least B at which Holm over `tests` bootstrap p-values (each at least 2 / (B + 1)) can reject:
+    tests x 2 / (B + 1) < SIGNIFICANCE."""
+    return int(2 * tests / SIGNIFICANCE + 1e-9)
 
 
 def _paired_table(results: dict, base_run, resamples: int, notes: list[str]) -> str:
     lines = [
         f"Paired differences against {model_name(str(base_run))} (run minus baseline): "
         f"{LEVEL:.0%} interval and p-value from a paired {METHOD} (B = {resamples:,}, the same profiles drawn "
-        f"for both runs; the smallest p it can give is 2 / (B + 1)), Holm-adjusted across the table's tests; Acc "
-        f"also McNemar's exact test (row level). n.s.: not significant at {SIGNIFICANCE} after adjustment.",
+        f"for both runs; the smallest p it can give is 2 / (B + 1)), Holm-adjusted across the table's tests; a "
+        "distance's difference is corrected for its bootstrap bias and its interval allows for the bias left. "
+        f"n.s.: not significant at {SIGNIFICANCE} after adjustment; †: not supported by the data (no interval or "
+        "test; why below).",
         "",
-        "| model | " + " | ".join(f"Δ{label}" for _, label, _, _ in SHOWN) + " | McNemar p (Acc) |",
-        "|---|" + "---:|" * (len(SHOWN) + 1),
+        "| model | " + " | ".join(f"Δ{label}" for _, label, _, _ in SHOWN) + " |",
+        "|---|" + "---:|" * len(SHOWN),
     ]
+    flagged = []
     for run, figures in results.items():
         cells = [_difference(figures[name], scale, digits) for name, _, scale, digits in SHOWN if name in figures]
-        mcnemar = figures["accuracy"]
-        lines.append(f"| {model_name(run)} | " + " | ".join(cells) + f" | {mcnemar['mcnemar_p_holm']:.3g} |")
+        flagged += [
+            (run, label, figures[name]["flag"]) for name, label, *_ in SHOWN if figures.get(name, {}).get("flag")
+        ]
+        lines.append(f"| {model_name(run)} | " + " | ".join(cells) + " |")
     others = [name for name in next(iter(results.values())) if name not in SHOWN_NAMES]
     if others:
-        lines += ["", "The other figures' differences are in the JSON (`--json FILE`): " + ", ".join(others) + "."]
+        lines += [
+            "",
+            "The other figures' differences are in the JSON (`--json FILE`), Holm-adjusted as their own "
+            "family: " + ", ".join(others) + "; accuracy also the cluster-adjusted McNemar p (a check, "
+            "outside both families).",
+        ]
+    notes = [f"† Δ{label} of {model_name(run)}: {flag}" for run, label, flag in flagged] + notes
     return "\n".join(lines + [""] + [f"- {note}" for note in notes]).rstrip()
 
 
 def _difference(entry: dict, scale: float, digits: int) -> str:
     text = f"{entry['difference'] * scale:+.{digits}f}"
+    if entry["flag"]:
+        return text + "†"
     if entry["interval"] is not None:
         lo, hi = (x * scale for x in entry["interval"])
         text += f" [{lo:+.{digits}f}, {hi:+.{digits}f}] p={entry['p_value_holm']:.3g}"
-    return text + ("" if entry["significant"] else " n.s.")
+    return text + (" n.s." if entry["significant"] is False else "")

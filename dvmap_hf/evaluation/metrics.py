@@ -63,11 +63,28 @@ def _row_weights(weights, n: int) -> np.ndarray | None:
     if weights is None:
         return None
     w = np.asarray(weights, dtype=np.float64).reshape(-1)
-    if len(w) != n:
-        raise ValueError(f"weights has {len(w)} values for {n} rows")
-    if not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
+    return draw_weights(w[None, :], n)[0]
+
+
+def draw_weights(weights, n: int) -> np.ndarray:
+    """Row weights of several draws at once, (draws x rows): each draw's figures are computed in one pass."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != n:
+        raise ValueError(f"weights has {w.shape[-1] if w.ndim else 1} values for {n} rows")
+    if not np.isfinite(w).all() or (w < 0).any() or not (w.sum(axis=1) > 0).all():
         raise ValueError("weights must be finite, >= 0 and not all 0")
     return w
+
+
+def _mean(values: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each draw's weighted mean of per-row values."""
+    return (w @ values.astype(np.float64)) / w.sum(axis=1)
+
+
+def _one(weights, n: int) -> np.ndarray:
+    """One draw's weights as the (1 x rows) matrix the batched functions take."""
+    w = _row_weights(weights, n)
+    return np.ones((1, n)) if w is None else w[None, :]
 
 
 def accuracy(predictions, references, num_options=None, weights=None) -> float:
@@ -75,14 +92,18 @@ def accuracy(predictions, references, num_options=None, weights=None) -> float:
     if num_options is None:  # accuracy needs no scale: any K that holds every index will do
         num_options = max(2, int(np.max(predictions, initial=0)) + 1, int(np.max(references, initial=0)) + 1)
     pred, ref, _ = _validate(predictions, references, num_options)
-    return float(np.average(pred == ref, weights=_row_weights(weights, len(ref))))
+    return float(_mean(pred == ref, _one(weights, len(ref)))[0])
+
+
+def likert_scores(pred: np.ndarray, ref: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Each row's Likert consistency: 1 - |yhat - y| / (K - 1), 0 for an invalid prediction."""
+    return np.where(pred == INVALID, 0.0, 1.0 - np.abs(pred - ref) / (k - 1))
 
 
 def likert_consistency(predictions, references, num_options, weights=None) -> float:
     """LC = 1 - mean(|yhat - y| / (K - 1)); an invalid prediction scores 0."""
     pred, ref, k = _validate(predictions, references, num_options)
-    score = np.where(pred == INVALID, 0.0, 1.0 - np.abs(pred - ref) / (k - 1))
-    return float(np.average(score, weights=_row_weights(weights, len(ref))))
+    return float(_mean(likert_scores(pred, ref, k), _one(weights, len(ref)))[0])
 
 
 def entropy(counts) -> float:
@@ -94,10 +115,11 @@ def entropy(counts) -> float:
 
 def invalid_rate(predictions, weights=None) -> float:
     pred = np.asarray(predictions).reshape(-1)
-    return float(np.average(pred == INVALID, weights=_row_weights(weights, len(pred)))) if len(pred) else 0.0
+    return float(_mean(pred == INVALID, _one(weights, len(pred)))[0]) if len(pred) else 0.0
 
 
-def _group_index(groups: Sequence | None, n: int) -> np.ndarray:
+def group_index(groups: Sequence | None, n: int) -> np.ndarray:
+    """Each row's group as a code 0..G-1 (one group when `groups` is None)."""
     if groups is None:
         return np.zeros(n, dtype=np.int64)
     if len(groups) != n:
@@ -108,25 +130,49 @@ def _group_index(groups: Sequence | None, n: int) -> np.ndarray:
     return np.unique(codes, return_inverse=True)[1].reshape(-1)
 
 
-def _group_distributions(pred, ref, k, groups, weights=None):
-    """Per group: K, the real answer shares and the predicted ones over the group's options (rows padded to
-    the widest K), whether any prediction of the group was valid, and whether the group has rows at all
-    (with `weights`, a group whose rows all weigh 0 is absent)."""
-    group = _group_index(groups, len(ref))
-    w = np.ones(len(ref)) if weights is None else weights
+def _cell_sums(cells: np.ndarray, w: np.ndarray, n_cells: int) -> np.ndarray:
+    """Per draw, the weights summed over the rows of each cell (draws x cells); a row of cell -1 is left out."""
+    keep = np.flatnonzero(cells >= 0)
+    order = keep[np.argsort(cells[keep], kind="stable")]
+    out = np.zeros((w.shape[0], n_cells))
+    if len(order):
+        sorted_cells = cells[order]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        out[:, sorted_cells[starts]] = np.add.reduceat(w[:, order], starts, axis=1)
+    return out
+
+
+def _group_distributions(pred, ref, k, group, w):
+    """Per draw and group: the real answer shares and the predicted ones over the group's options (rows
+    padded to the widest K; draws x groups x K), whether any prediction of the group was valid and whether
+    the group has rows at all (a group whose rows all weigh 0 is absent); and each group's K."""
     n_groups, width = int(group.max()) + 1, int(k.max())
     group_k = np.zeros(n_groups, dtype=np.int64)
     np.maximum.at(group_k, group, k)
     if (group_k[group] != k).any():
         raise ValueError("num_options must be the same for every row of a group")
-    real = np.bincount(group * width + ref, weights=w, minlength=n_groups * width).reshape(n_groups, width)
-    valid = pred != INVALID
-    cells = group[valid] * width + pred[valid]
-    guess = np.bincount(cells, weights=w[valid], minlength=n_groups * width).reshape(n_groups, width)
-    has_valid, present = guess.sum(axis=1) > 0, real.sum(axis=1) > 0
-    real = real / np.where(present, real.sum(axis=1), 1)[:, None]
-    guess = guess / np.where(has_valid, guess.sum(axis=1), 1)[:, None]
-    return group, group_k, real, guess, has_valid, present
+    shape = (w.shape[0], n_groups, width)
+    real = _cell_sums(group * width + ref, w, n_groups * width).reshape(shape)
+    guess = _cell_sums(np.where(pred == INVALID, -1, group * width + pred), w, n_groups * width).reshape(shape)
+    has_valid, present = guess.sum(axis=2) > 0, real.sum(axis=2) > 0
+    real = real / np.where(present, real.sum(axis=2), 1)[..., None]
+    guess = guess / np.where(has_valid, guess.sum(axis=2), 1)[..., None]
+    return real, guess, has_valid, present, group_k
+
+
+def _group_mean(distance: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each draw's mean over the groups it holds."""
+    return (distance * present).sum(axis=1) / present.sum(axis=1)
+
+
+def wasserstein_values(pred, ref, k, group, w, normalize: bool = True) -> np.ndarray:
+    """Per draw (rows of `w`), the mean over groups of the WD; inputs already checked (`_validate`,
+    `group_index`, `draw_weights`)."""
+    real, guess, has_valid, present, group_k = _group_distributions(pred, ref, k, group, w)
+    inside = np.arange(real.shape[2]) < (group_k[:, None] - 1)  # the last CDF term is 1 - 1 = 0
+    distance = (np.abs(np.cumsum(guess, axis=2) - np.cumsum(real, axis=2)) * inside).sum(axis=2)
+    distance = np.where(has_valid, distance, group_k - 1)
+    return _group_mean(distance / (group_k - 1) if normalize else distance, present)
 
 
 def wasserstein_distance(
@@ -137,18 +183,13 @@ def wasserstein_distance(
     Returns `wasserstein_distance`, `groups`, `groups_without_valid_prediction` and `invalid_rate`.
     """
     pred, ref, k = _validate(predictions, references, num_options)
-    w = _row_weights(weights, len(ref))
-    _, group_k, real, guess, has_valid, present = _group_distributions(pred, ref, k, groups, w)
-    inside = np.arange(real.shape[1])[None, :] < (group_k[:, None] - 1)  # the last CDF term is 1 - 1 = 0
-    distance = (np.abs(np.cumsum(guess, axis=1) - np.cumsum(real, axis=1)) * inside).sum(axis=1)
-    distance = np.where(has_valid, distance, group_k - 1)
-    if normalize:
-        distance = distance / (group_k - 1)
+    w, group = _one(weights, len(ref)), group_index(groups, len(ref))
+    _, _, has_valid, present, _ = _group_distributions(pred, ref, k, group, w)
     return {
-        "wasserstein_distance": float(distance[present].mean()),
+        "wasserstein_distance": float(wasserstein_values(pred, ref, k, group, w, normalize)[0]),
         "groups": int(present.sum()),
         "groups_without_valid_prediction": int((~has_valid & present).sum()),
-        "invalid_rate": invalid_rate(pred, w),
+        "invalid_rate": float(_mean(pred == INVALID, w)[0]),
     }
 
 
@@ -169,15 +210,36 @@ def option_matrix(probabilities, num_options: np.ndarray) -> np.ndarray:
 
 
 def _tv_js(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise total variation 0.5 * sum |p - q| and Jensen-Shannon distance in bits (log base 2, so it
-    lies in [0, 1]): sqrt(0.5 KL(p || m) + 0.5 KL(q || m)), m = (p + q) / 2."""
+    """Total variation 0.5 * sum |p - q| and Jensen-Shannon distance in bits (log base 2, so it lies in
+    [0, 1]): sqrt(0.5 KL(p || m) + 0.5 KL(q || m)), m = (p + q) / 2; over the last axis."""
     m = (p + q) / 2
 
     def kl(a: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(a > 0, a * np.log2(a / m), 0.0).sum(axis=1)
+            return np.where(a > 0, a * np.log2(a / m), 0.0).sum(axis=-1)
 
-    return 0.5 * np.abs(p - q).sum(axis=1), np.sqrt(np.maximum(0.5 * kl(p) + 0.5 * kl(q), 0.0))
+    return 0.5 * np.abs(p - q).sum(axis=-1), np.sqrt(np.maximum(0.5 * kl(p) + 0.5 * kl(q), 0.0))
+
+
+def distance_values(pred, ref, k, group, w, probabilities: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per draw (rows of `w`), the mean over groups of TV and JS (and, with an option-probability matrix,
+    their soft versions); inputs already checked."""
+    real, guess, has_valid, present, _ = _group_distributions(pred, ref, k, group, w)
+    tv, js = _tv_js(guess, real)
+    result = {
+        "total_variation": _group_mean(np.where(has_valid, tv, 1.0), present),
+        "jensen_shannon": _group_mean(np.where(has_valid, js, 1.0), present),
+    }
+    if probabilities is not None:
+        n_groups = real.shape[1]
+        soft = np.stack([_cell_sums(group, w * probabilities[:, j], n_groups) for j in range(real.shape[2])], axis=2)
+        total = soft.sum(axis=2, keepdims=True)
+        soft_tv, soft_js = _tv_js(soft / np.where(total > 0, total, 1), real)
+        result |= {
+            "soft_total_variation": _group_mean(soft_tv, present),
+            "soft_jensen_shannon": _group_mean(soft_js, present),
+        }
+    return result
 
 
 def distribution_distances(
@@ -190,17 +252,6 @@ def distribution_distances(
     "soft" versions use, per group, the mean predicted probabilities instead of the argmax counts.
     """
     pred, ref, k = _validate(predictions, references, num_options)
-    w = _row_weights(weights, len(ref))
-    group, group_k, real, guess, has_valid, present = _group_distributions(pred, ref, k, groups, w)
-    tv, js = _tv_js(guess, real)
-    result = {
-        "total_variation": float(np.where(has_valid, tv, 1.0)[present].mean()),
-        "jensen_shannon": float(np.where(has_valid, js, 1.0)[present].mean()),
-    }
-    if probabilities is not None:
-        probs = option_matrix(probabilities, k) * (1.0 if w is None else w[:, None])
-        soft = np.stack([np.bincount(group, probs[:, j], len(real)) for j in range(probs.shape[1])], axis=1)
-        soft = soft[present] / soft[present].sum(axis=1, keepdims=True)
-        soft_tv, soft_js = _tv_js(soft, real[present])
-        result |= {"soft_total_variation": float(soft_tv.mean()), "soft_jensen_shannon": float(soft_js.mean())}
-    return result
+    w, group = _one(weights, len(ref)), group_index(groups, len(ref))
+    probs = None if probabilities is None else option_matrix(probabilities, k)
+    return {name: float(values[0]) for name, values in distance_values(pred, ref, k, group, w, probs).items()}

@@ -75,6 +75,17 @@ def _table(rows: dict[str, dict], label: str) -> str:
     return "\n".join(lines)
 
 
+def _overall_table(metrics: dict) -> str:
+    """The run's overall figures as the paper-style tables print them, with their intervals and notes."""
+    s = metrics["overall"]
+    lines = ["| rows | Acc | LC | WD | invalid |", "|---:|---:|---:|---:|---:|"]
+    acc, lc = figure_cell(metrics, "accuracy", 100, 1), figure_cell(metrics, "likert_consistency", 100, 1)
+    wd = figure_cell(metrics, "wasserstein_distance", 1, 4)
+    lines.append(f"| {s['rows']} | {acc} | {lc} | {wd} | {100 * s['invalid_rate']:.1f} |")
+    note = interval_note([metrics])
+    return "\n".join(lines) + (f"\n\n{note}." if note else "")
+
+
 def markdown_report(metrics: dict) -> str:
     run, ent = metrics["run"], metrics["entropy_vs_accuracy"]
     r = (
@@ -98,11 +109,14 @@ evaluation script, which also credits an answer containing exactly one option):
 
 ## Overall
 
-{_table({"all": metrics["overall"]}, "rows")}
+{_overall_table(metrics)}
 
 {_distances(metrics["overall"])}
 
 {_intervals(metrics.get("intervals", {}))}
+
+The breakdowns below give plug-in figures without intervals: a distance over a few small groups there is
+biased upward.
 
 ## Per country
 
@@ -133,7 +147,7 @@ SCORING_NOTE = {
 def _distances(overall: dict) -> str:
     """The distribution distances of the run, as a sentence."""
     text = (
-        "Distribution distances, per country x question group, averaged over groups: total variation "
+        "Distribution distances (plug-in), per country x question group, averaged over groups: total variation "
         f"{overall['total_variation']:.4f}, Jensen-Shannon distance (log base 2) {overall['jensen_shannon']:.4f}"
     )
     if "soft_total_variation" in overall:
@@ -145,14 +159,25 @@ def _distances(overall: dict) -> str:
 
 
 def _intervals(info: dict) -> str:
-    """The overall figures' intervals, as a sentence naming the method."""
-    if not info.get("overall"):
+    """The overall figures' estimates and intervals, as a sentence naming the method."""
+    if not info.get("figures") and not info.get("overall"):
         return "No intervals (`--bootstrap 0`)."
-    shown = ", ".join(f"{name} [{lo:.4g}, {hi:.4g}]" for name, (lo, hi) in info["overall"].items())
+    if not info.get("figures"):  # a run written before the kit corrected distances
+        shown = ", ".join(f"{name} [{lo:.4g}, {hi:.4g}]" for name, (lo, hi) in info["overall"].items())
+    else:
+        shown = ", ".join(_figure_text(name, s) for name, s in info["figures"].items())
     return (
         f"{info['level']:.0%} intervals ({info['method']}: {info['profiles']} profiles drawn with replacement, "
-        f"{info['resamples']:,} resamples, seed {info['seed']}; rows of one profile are not independent): {shown}."
+        f"{info['resamples']:,} resamples, seed {info['seed']}; rows of one profile are not independent; a "
+        f"distance is corrected for its bootstrap bias, its plug-in value and bias are in {METRICS_FILE}): {shown}."
     )
+
+
+def _figure_text(name: str, summary: dict) -> str:
+    if summary["flag"]:
+        return f"{name} {summary['estimate']:.4g} (no interval: {summary['flag']})"
+    low, high = summary["interval"]
+    return f"{name} {summary['estimate']:.4g} [{low:.4g}, {high:.4g}]"
 
 
 def _bar_plot(path: Path, scores: dict[str, dict], title: str) -> None:
@@ -209,20 +234,54 @@ def read_metrics(run: str | Path) -> dict:
     return metrics
 
 
+def _summary(metrics: dict, name: str) -> dict:
+    """A figure as tables print it: its estimate, and its interval or the flag that withholds it (a run
+    without a bootstrap, or written before the kit corrected distances, gives its plug-in value)."""
+    info = metrics.get("intervals", {})
+    if name in info.get("figures", {}):
+        return info["figures"][name]
+    return {"estimate": metrics["overall"][name], "interval": info.get("overall", {}).get(name), "flag": None}
+
+
 def figure_cell(metrics: dict, name: str, scale: float, digits: int) -> str:
-    """A figure, with its interval when the run has one: `56.7 [54.1, 59.2]`."""
-    value = metrics["overall"][name] * scale
-    bounds = metrics.get("intervals", {}).get("overall", {}).get(name)
-    text = f"{value:.{digits}f}"
+    """A figure, with its interval when the run has one: `56.7 [54.1, 59.2]`; `0.2700†` where the data
+    cannot support it (the flag's reason goes in the table's notes)."""
+    summary = _summary(metrics, name)
+    text = f"{summary['estimate'] * scale:.{digits}f}"
+    if summary["flag"]:
+        return text + "†"
+    bounds = summary["interval"]
     return text if not bounds else f"{text} [{bounds[0] * scale:.{digits}f}, {bounds[1] * scale:.{digits}f}]"
 
 
-def interval_note(runs: list[dict]) -> str:
-    """What the brackets of a table mean, or '' when no run has intervals."""
+def interval_note(
+    runs: list[dict], shown: tuple[str, ...] = ("accuracy", "likert_consistency", "wasserstein_distance")
+) -> str:
+    """What the brackets and the daggers of a table mean, or '' when no run has intervals."""
     described = {
-        (i["method"], i["resamples"], i["level"]) for m in runs if (i := m.get("intervals", {})).get("overall")
+        (i["method"], i["resamples"], i["level"])
+        for m in runs
+        if (i := m.get("intervals", {})).get("overall") or i.get("figures")
     }
-    return "; ".join(f"[a, b]: {level:.0%} interval, {method} (B = {b:,})" for method, b, level in sorted(described))
+    notes = [
+        f"[a, b]: {level:.0%} interval, {method} (B = {b:,}): basic for means (Acc, LC); a distance (WD, TV, JS) "
+        "is corrected for its bootstrap bias and its interval allows for the bias left"
+        for method, b, level in sorted(described)
+    ]
+    reasons: dict[str, list[str]] = {}
+    for metrics in runs:
+        for name in shown:
+            flag = metrics.get("intervals", {}).get("figures", {}).get(name, {}).get("flag")
+            if flag:
+                label = f"{LABELS.get(name, name)} of {model_name(metrics['run']['model'])}"
+                reasons.setdefault(flag, []).append(label)
+    notes += [
+        f"†: not supported by the data, no interval ({flag}): {', '.join(labels)}" for flag, labels in reasons.items()
+    ]
+    return "; ".join(notes)
+
+
+LABELS = {"accuracy": "Acc", "likert_consistency": "LC", "wasserstein_distance": "WD", "total_variation": "TV"}
 
 
 def paper_table(runs: list[dict]) -> str:

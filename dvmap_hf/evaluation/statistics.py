@@ -2,18 +2,18 @@
 
 `figures` computes all of a run's metrics from its rows; `intervals` gives each a 95% interval from a
 seeded bootstrap that resamples **profiles** (the rows of one profile share its attributes and are not
-independent draws); `compare` gives, for two runs over the same rows, each metric's difference with a
-paired bootstrap interval and p-value (the same profiles drawn for both runs), and McNemar's exact test for
-accuracy. `holm` adjusts a table's p-values for the number of tests in it.
+independent draws); `compare` gives, for two runs over the same rows, each figure's difference with a
+paired interval and p-value (the same profiles drawn for both runs), and for accuracy the
+cluster-adjusted McNemar test. `holm` adjusts a table's p-values for the number of tests in it.
 
-The interval is the *basic* (reverse-percentile) bootstrap, 2 x estimate - the resampled quantiles, not the
-plain percentile one. For accuracy and LC (means) the two agree. The distribution distances (WD, TV, JS)
-are biased upward by small groups (a country x question group of 40 rows looks farther from the real
-answers than the same model on 4,000), and a resample, which holds each drawn profile's rows several times,
-has fewer distinct rows still: on 5,757 synthetic rows every one of 1,000 resamples of the random
-predictor's WD lay above the estimate (0.2161 vs 0.2232-0.2426). The percentile interval then excludes its
-own estimate and misreads paired differences; the basic interval corrects that first-order bias, so for
-the distances it is an interval for the value with unlimited rows per group and may lie below the estimate.
+An interval says where the figure would lie on another draw of as many profiles from the same
+population. For a mean (Acc, LC) it is the basic bootstrap interval around the plug-in value. A distance
+(WD, TV, JS) is biased upward by small groups (a country x question group of 40 rows looks farther from
+the real answers than the same model on 4,000), so its estimate is the plug-in value less the
+bootstrap's bias, and its interval is bias-aware (Armstrong & Kolesar 2020): wide enough for a remaining
+bias of up to `RESIDUAL_BIAS` times the correction. Where the data cannot support an interval (too few
+profiles, groups too small, a bias too large against the standard error) the figure is flagged and
+neither interval nor p-value is given. `bench/coverage.py` measures the coverage and the level.
 
 A bootstrap draw is a weight per row (how often its profile was drawn), so every metric is computed by the
 numpy core with `weights`, never by copying rows.
@@ -27,10 +27,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .metrics import accuracy, distribution_distances, invalid_rate, likert_consistency, wasserstein_distance
+from .metrics import INVALID, _mean, distance_values, draw_weights, likert_scores, wasserstein_values
 
-METHOD = "basic bootstrap over profiles"
+METHOD = "bootstrap over profiles"
 LEVEL = 0.95
+#: The figures that are distances between two distributions of a group: biased upward by small groups.
+DISTANCES = frozenset(
+    {"wasserstein_distance", "total_variation", "jensen_shannon", "soft_total_variation", "soft_jensen_shannon"}
+)
+#: Below these the data cannot support an interval: profiles behind any figure, median rows per country x
+#: question group behind a distance (bench/coverage.py: at ~4 rows a group no interval covered), and the
+#: bootstrap bias of a distance in standard errors.
+MIN_PROFILES = 20
+MIN_GROUP_ROWS = 30
+MAX_BIAS_SE = 4.0
+#: How large the bias left after the correction may be, as a multiple of the correction: where a group's
+#: two distributions nearly agree (|x| near 0) the bootstrap sees about half the bias; bench/coverage.py
+#: measured 1.05-1.22x there, and ~0 where they differ.
+RESIDUAL_BIAS = 1.5
 #: The figures of a run, in the order tables show them (soft distances only with option probabilities).
 FIGURES = (
     "accuracy",
@@ -106,25 +120,44 @@ class RunRows:
         )
 
 
-def figures(rows: RunRows, weights: np.ndarray | None = None) -> dict[str, float]:
-    """Every metric of the rows (each row counted `weights` times)."""
+def figure_draws(rows: RunRows, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Every metric of the rows under each draw's row weights (draws x rows): one array of figures per draw."""
     pred, ref, k, groups = rows.predicted, rows.reference, rows.num_options, rows.groups
-    out = {"accuracy": accuracy(pred, ref, k, weights)}
-    out |= {f"accuracy_{rule}": accuracy(parsed, ref, k, weights) for rule, parsed in rows.by_rule.items()}
-    out["likert_consistency"] = likert_consistency(pred, ref, k, weights)
-    out["wasserstein_distance"] = wasserstein_distance(pred, ref, k, groups, weights=weights)["wasserstein_distance"]
-    out |= distribution_distances(pred, ref, k, groups, rows.probabilities, weights)
-    out["invalid_rate"] = invalid_rate(pred, weights)
+    w = draw_weights(weights, len(ref))
+    out = {"accuracy": _mean(pred == ref, w)}
+    out |= {f"accuracy_{rule}": _mean(parsed == ref, w) for rule, parsed in rows.by_rule.items()}
+    out["likert_consistency"] = _mean(likert_scores(pred, ref, k), w)
+    out["wasserstein_distance"] = wasserstein_values(pred, ref, k, groups, w)
+    out |= distance_values(pred, ref, k, groups, w, rows.probabilities)
+    out["invalid_rate"] = _mean(pred == INVALID, w)
     return {name: out[name] for name in FIGURES if name in out}
 
 
+def figures(rows: RunRows, weights: np.ndarray | None = None) -> dict[str, float]:
+    """Every metric of the rows (each row counted `weights` times)."""
+    w = np.ones((1, len(rows.reference))) if weights is None else np.asarray(weights, dtype=np.float64)[None, :]
+    return {name: float(values[0]) for name, values in figure_draws(rows, w).items()}
+
+
+#: draws scored together (a chunk of draws x rows weights: 256 x 7,156 rows is 15 MB)
+CHUNK = 256
+
+
 def resample_weights(profiles: np.ndarray, resamples: int, seed: int) -> Iterator[np.ndarray]:
-    """Row weights of `resamples` bootstrap draws: as many profiles as there are, drawn with replacement;
-    each row weighs as often as its profile was drawn."""
+    """Row weights of `resamples` bootstrap draws, in chunks of draws x rows: as many profiles as there
+    are, drawn with replacement; each row weighs as often as its profile was drawn."""
     rng = np.random.default_rng(seed)
     count = int(profiles.max()) + 1
-    for _ in range(resamples):
-        yield np.bincount(rng.integers(count, size=count), minlength=count)[profiles].astype(np.float64)
+    for start in range(0, resamples, CHUNK):
+        size = min(CHUNK, resamples - start)
+        drawn = rng.integers(count, size=(size, count)) + count * np.arange(size)[:, None]
+        yield np.bincount(drawn.reshape(-1), minlength=size * count).reshape(size, count)[:, profiles].astype(float)
+
+
+def draws_of(rows: RunRows, resamples: int, seed: int) -> dict[str, np.ndarray]:
+    """Every figure of `resamples` profile-bootstrap draws of the rows (figure -> one value per draw)."""
+    chunks = [figure_draws(rows, w) for w in resample_weights(rows.profiles, resamples, seed)]
+    return {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]} if chunks else {}
 
 
 def basic_interval(draws: np.ndarray, estimate: float) -> list[float]:
@@ -141,54 +174,128 @@ def basic_p_value(draws: np.ndarray, estimate: float) -> float:
     return float(min(1.0, 2 * (min(above, below) + 1) / (len(draws) + 1)))
 
 
+def bias_aware_critical(ratio: float) -> float:
+    """c with P(|N(ratio, 1)| <= c) = LEVEL: the half-width in standard errors of an interval that covers
+    whatever the sign of a remaining bias of up to `ratio` standard errors (Armstrong & Kolesar 2020)."""
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    return float(brentq(lambda c: norm.cdf(c - ratio) - norm.cdf(-c - ratio) - LEVEL, 0.0, ratio + 10.0))
+
+
+def bias_aware_p_value(estimate: float, se: float, ratio: float) -> float:
+    """Two-sided p of "the value is 0" consistent with the bias-aware interval: P(|N(ratio, 1)| >= |z|)."""
+    from scipy.stats import norm
+
+    if se <= 0:
+        return 1.0 if estimate == 0 else 0.0
+    z = abs(estimate) / se
+    return float(min(1.0, norm.cdf(ratio - z) + norm.cdf(-ratio - z)))
+
+
+def summarize(name: str, observed: float, draws: np.ndarray, flag: str | None) -> dict:
+    """A figure as the kit prints it, from its plug-in value and its bootstrap draws.
+
+    A mean (Acc, LC, invalid) is unbiased: its estimate is the plug-in value, its interval the basic one. A
+    distance (WD, TV, JS) is biased upward by the sampling noise of small groups: its estimate is corrected
+    by the bootstrap's bias (plug-in - (mean of draws - plug-in)) and its interval, centred there, is
+    bias-aware: wide enough for a remaining bias of up to `RESIDUAL_BIAS` times the correction. `flag` (or a bias over
+    `MAX_BIAS_SE` standard errors) withholds interval and p-value."""
+    se = float(np.std(draws, ddof=1)) if len(draws) > 1 else 0.0
+    bias = float(np.mean(draws) - observed)
+    ratio = abs(bias) / se if se > 0 else (0.0 if bias == 0 else float("inf"))
+    entry = {"plug_in": float(observed), "bias": bias, "se": se, "bias_se": ratio}
+    if name not in DISTANCES:
+        entry |= {"estimate": float(observed), "interval": basic_interval(draws, observed)}
+        entry["p_value"] = basic_p_value(draws, observed)
+    else:
+        estimate = float(observed - bias)
+        flag = flag or (f"bias {ratio:.2f} SE > {MAX_BIAS_SE}" if ratio > MAX_BIAS_SE else None)
+        half = bias_aware_critical(RESIDUAL_BIAS * ratio) * se if np.isfinite(ratio) else float("inf")
+        entry |= {"estimate": estimate, "interval": [estimate - half, estimate + half]}
+        entry["p_value"] = bias_aware_p_value(estimate, se, RESIDUAL_BIAS * ratio)
+    if flag:
+        entry |= {"interval": None, "p_value": None}
+    return entry | {"flag": flag}
+
+
+def support_flags(rows: RunRows) -> dict[str, str | None]:
+    """Why the data cannot support a figure's interval, per figure (None: it can): too few profiles for
+    any bootstrap, or country x question groups too small for a distance between two of their
+    distributions."""
+    profiles = _count(rows)
+    median_rows = float(np.median(np.bincount(rows.groups))) if len(rows.groups) else 0.0
+    few_profiles = f"{profiles} profiles < {MIN_PROFILES}" if profiles < MIN_PROFILES else None
+    small_groups = (
+        f"a median group of {median_rows:g} rows < {MIN_GROUP_ROWS}" if median_rows < MIN_GROUP_ROWS else None
+    )
+    return {name: few_profiles or (small_groups if name in DISTANCES else None) for name in FIGURES}
+
+
 def intervals(rows: RunRows, resamples: int, seed: int) -> dict:
-    """A 95% interval for every figure; `resamples` 0 gives none."""
+    """Every figure's estimate, bias, standard error and 95% interval (or the flag that withholds it);
+    `resamples` 0 gives none."""
     info = {"method": METHOD, "level": LEVEL, "resamples": resamples, "seed": seed, "profiles": _count(rows)}
-    if resamples < 1:
-        return {**info, "overall": {}}
-    estimates = figures(rows)
-    draws = [figures(rows, w) for w in resample_weights(rows.profiles, resamples, seed)]
-    overall = {name: basic_interval(np.array([d[name] for d in draws]), estimates[name]) for name in estimates}
-    return {**info, "overall": overall}
+    info |= {"median_group_rows": float(np.median(np.bincount(rows.groups))) if len(rows.groups) else 0.0}
+    if resamples < 2:
+        return {**info, "overall": {}, "figures": {}}
+    estimates, draws, flags = figures(rows), draws_of(rows, resamples, seed), support_flags(rows)
+    summaries = {name: summarize(name, estimates[name], draws[name], flags[name]) for name in estimates}
+    overall = {name: s["interval"] for name, s in summaries.items() if s["interval"] is not None}
+    return {**info, "overall": overall, "figures": summaries}
 
 
 def _count(rows: RunRows) -> int:
     return int(rows.profiles.max()) + 1 if len(rows.profiles) else 0
 
 
-def mcnemar(base_correct: np.ndarray, other_correct: np.ndarray) -> float:
-    """McNemar's exact test on the discordant rows (one right, the other wrong): a two-sided binomial p."""
-    from scipy.stats import binomtest
+def cluster_mcnemar(base_correct: np.ndarray, other_correct: np.ndarray, profiles: np.ndarray) -> float:
+    """McNemar's test for rows clustered by profile (Durkalski et al. 2003): per profile the discordant
+    counts b (only base right) and c (only other right); X = (sum b - sum c)^2 / sum (b - c)^2, chi-square
+    with 1 df. Rows of one profile are not independent, so the row-level exact test rejects too often."""
+    from scipy.stats import chi2
 
-    only_base = int((base_correct & ~other_correct).sum())
-    only_other = int((other_correct & ~base_correct).sum())
-    if only_base + only_other == 0:
+    count = int(profiles.max()) + 1
+    b = np.bincount(profiles, base_correct & ~other_correct, count)
+    c = np.bincount(profiles, other_correct & ~base_correct, count)
+    spread = float(((b - c) ** 2).sum())
+    if spread == 0:
         return 1.0
-    return float(binomtest(only_base, only_base + only_other, 0.5).pvalue)
+    return float(chi2.sf((b.sum() - c.sum()) ** 2 / spread, 1))
 
 
 def compare(base: RunRows, other: RunRows, resamples: int, seed: int) -> dict[str, dict]:
-    """`other` minus `base` for every figure both have: the difference, a paired bootstrap interval (the
-    same profiles drawn for both runs) and its two-sided p-value; accuracy also McNemar's p. The rows must
-    be the same, in the same order."""
+    """`other` minus `base` for every figure both have: the difference as `summarize` gives it (corrected
+    for bias where a distance is), a paired bootstrap interval (the same profiles drawn for both runs) and
+    its two-sided p-value, or the flag that withholds them; accuracy also the cluster-adjusted McNemar p.
+    The rows must be the same, in the same order."""
     if not np.array_equal(base.ids, other.ids):
         raise ValueError("the runs must hold the same rows in the same order")
     observed_base, observed_other = figures(base), figures(other)
     names = [name for name in observed_base if name in observed_other]
-    differences = {name: [] for name in names}
-    for weights in resample_weights(base.profiles, resamples, seed):
-        a, b = figures(base, weights), figures(other, weights)
-        for name in names:
-            differences[name].append(b[name] - a[name])
+    draws_base, draws_other = draws_of(base, resamples, seed), draws_of(other, resamples, seed)
+    flags = support_flags(base)
     result = {}
     for name in names:
-        draws, observed = np.array(differences[name]), observed_other[name] - observed_base[name]
-        result[name] = {
-            "difference": observed,
-            "interval": basic_interval(draws, observed) if resamples else None,
-            "p_value": basic_p_value(draws, observed) if resamples else None,
-        }
-    result["accuracy"]["mcnemar_p"] = mcnemar(base.predicted == base.reference, other.predicted == other.reference)
+        observed = observed_other[name] - observed_base[name]
+        if resamples < 2:
+            result[name] = {
+                "difference": observed,
+                "plug_in": observed,
+                "interval": None,
+                "p_value": None,
+                "flag": None,
+            }
+            continue
+        own = [
+            summarize(name, o[name], d[name], flags[name])["flag"]
+            for o, d in ((observed_base, draws_base), (observed_other, draws_other))
+        ]
+        flag = flags[name] or next((f"a run's {f}" for f in own if f), None)
+        entry = summarize(name, observed, draws_other[name] - draws_base[name], flag)
+        result[name] = {"difference": entry.pop("estimate"), **entry}
+    correct = (base.predicted == base.reference, other.predicted == other.reference)
+    result["accuracy"]["mcnemar_cluster_p"] = cluster_mcnemar(*correct, base.profiles)
     return result
 
 

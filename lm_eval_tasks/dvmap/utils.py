@@ -120,11 +120,10 @@ SE_RESAMPLES = 200
 
 def _standard_error(items: list[dict], metric: str) -> float:
     """The metric's standard error from a seeded bootstrap over profiles (rows of one profile are not
-    independent), as `dvmap eval` resamples: the harness gives none for custom aggregations and a
-    row-level one for means."""
-    import numpy as np
-
-    from dvmap_hf.evaluation.statistics import RunRows, figures, resample_weights
+    independent), as `dvmap eval` resamples; NaN where `dvmap eval` withholds the figure's interval (too
+    few profiles, too small groups, or a distance's bias too large: `statistics.support_flags`). The
+    harness gives none for custom aggregations and a row-level one for means."""
+    from dvmap_hf.evaluation.statistics import RunRows, intervals
 
     rows = RunRows.from_columns(
         [i["id"] for i in items],
@@ -133,9 +132,8 @@ def _standard_error(items: list[dict], metric: str) -> float:
         {"release": [i["release"] for i in items]} if "release" in items[0] else None,
         [i["probs"] for i in items] if "probs" in items[0] else None,
     )
-    name = FIGURE_OF[metric]
-    draws = [figures(rows, weights)[name] for weights in resample_weights(rows.profiles, SE_RESAMPLES, 0)]
-    return float(np.std(draws, ddof=1))
+    summary = intervals(rows, SE_RESAMPLES, 0)["figures"][FIGURE_OF[metric]]
+    return float("nan") if summary["flag"] else summary["se"]
 
 
 def _se(metric: str):
