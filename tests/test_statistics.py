@@ -25,6 +25,14 @@ from dvmap_hf.evaluation.statistics import (
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import coverage  # noqa: E402  (bench/coverage.py: the simulation with a known truth)
 
+from dvmap_hf.evaluation.metrics import (  # noqa: E402
+    accuracy,
+    distribution_distances,
+    invalid_rate,
+    likert_consistency,
+    wasserstein_distance,
+)
+
 
 def _rows(correct: np.ndarray, per_profile: int = 1, seed: int = 0) -> RunRows:
     """Rows of 4-option questions whose prediction is right where `correct` says, else one option off."""
@@ -51,6 +59,50 @@ def test_the_interval_of_accuracy_matches_scipys_bootstrap_when_each_profile_has
     assert ours == pytest.approx([theirs.confidence_interval.low, theirs.confidence_interval.high], abs=0.01)
     estimate = figures(_rows(correct))["accuracy"]
     assert ours[0] < estimate < ours[1]
+
+
+def test_the_vectorised_bootstrap_equals_one_draw_at_a_time_with_the_public_metrics():
+    """`draws_of` (per-profile sums times a matrix of profile counts) gives, draw for draw, what the kit
+    computed before: one `rng.integers(P, size=P)` per resample, each row weighted by its profile's count,
+    every figure by the public metric functions. Rows with invalid predictions, two matching rules, option
+    probabilities, K of 3 and 5 in different groups, profiles of 1 to 6 rows."""
+    rng = np.random.default_rng(4)
+    n = 300
+    profile = np.sort(rng.integers(0, 70, n))
+    group = rng.integers(0, 12, n)
+    k = np.where(group % 2 == 0, 3, 5)
+    reference = rng.integers(0, k)
+    predicted = np.where(rng.random(n) < 0.1, -1, rng.integers(0, k))
+    strict = np.where(rng.random(n) < 0.2, -1, predicted)
+    probabilities = [list(rng.dirichlet(np.ones(kk))) for kk in k]
+    rows = RunRows.from_columns(
+        np.arange(n), profile, predicted, reference, k, group, {"strict": strict}, probabilities
+    )
+    draws = draws_of(rows, 40, seed=9)
+    loop = np.random.default_rng(9)
+    count = int(rows.profiles.max()) + 1
+    for b in range(40):
+        w = np.bincount(loop.integers(count, size=count), minlength=count)[rows.profiles].astype(float)
+        expected = {
+            "accuracy": accuracy(predicted, reference, k, w),
+            "accuracy_strict": accuracy(strict, reference, k, w),
+            "likert_consistency": likert_consistency(predicted, reference, k, w),
+            "wasserstein_distance": wasserstein_distance(predicted, reference, k, group, weights=w)[
+                "wasserstein_distance"
+            ],
+            **distribution_distances(predicted, reference, k, group, probabilities, w),
+            "invalid_rate": invalid_rate(predicted, w),
+        }
+        assert set(draws) == set(expected)
+        for name, value in expected.items():
+            assert draws[name][b] == pytest.approx(value, abs=1e-12), (b, name)
+    plain = figures(rows)  # every profile once: the unweighted metrics
+    assert plain["wasserstein_distance"] == pytest.approx(
+        wasserstein_distance(predicted, reference, k, group)["wasserstein_distance"]
+    )
+    assert plain["soft_jensen_shannon"] == pytest.approx(
+        distribution_distances(predicted, reference, k, group, probabilities)["soft_jensen_shannon"]
+    )
 
 
 def test_the_interval_shrinks_as_rows_grow_and_widens_when_rows_cluster():

@@ -17,6 +17,7 @@ distribution and reported; a group with no valid prediction counts as the larges
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,33 +59,16 @@ def _validate(predictions, references, num_options) -> tuple[np.ndarray, np.ndar
     return pred, ref, k
 
 
-def _row_weights(weights, n: int) -> np.ndarray | None:
+def _row_weights(weights, n: int) -> np.ndarray:
     """How many times each row counts (a bootstrap resample's multiplicities); None = once each."""
     if weights is None:
-        return None
+        return np.ones(n)
     w = np.asarray(weights, dtype=np.float64).reshape(-1)
-    return draw_weights(w[None, :], n)[0]
-
-
-def draw_weights(weights, n: int) -> np.ndarray:
-    """Row weights of several draws at once, (draws x rows): each draw's figures are computed in one pass."""
-    w = np.asarray(weights, dtype=np.float64)
-    if w.ndim != 2 or w.shape[1] != n:
-        raise ValueError(f"weights has {w.shape[-1] if w.ndim else 1} values for {n} rows")
-    if not np.isfinite(w).all() or (w < 0).any() or not (w.sum(axis=1) > 0).all():
+    if len(w) != n:
+        raise ValueError(f"weights has {len(w)} values for {n} rows")
+    if not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
         raise ValueError("weights must be finite, >= 0 and not all 0")
     return w
-
-
-def _mean(values: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Each draw's weighted mean of per-row values."""
-    return (w @ values.astype(np.float64)) / w.sum(axis=1)
-
-
-def _one(weights, n: int) -> np.ndarray:
-    """One draw's weights as the (1 x rows) matrix the batched functions take."""
-    w = _row_weights(weights, n)
-    return np.ones((1, n)) if w is None else w[None, :]
 
 
 def accuracy(predictions, references, num_options=None, weights=None) -> float:
@@ -92,7 +76,7 @@ def accuracy(predictions, references, num_options=None, weights=None) -> float:
     if num_options is None:  # accuracy needs no scale: any K that holds every index will do
         num_options = max(2, int(np.max(predictions, initial=0)) + 1, int(np.max(references, initial=0)) + 1)
     pred, ref, _ = _validate(predictions, references, num_options)
-    return float(_mean(pred == ref, _one(weights, len(ref)))[0])
+    return float(np.average(pred == ref, weights=_row_weights(weights, len(ref))))
 
 
 def likert_scores(pred: np.ndarray, ref: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -103,7 +87,7 @@ def likert_scores(pred: np.ndarray, ref: np.ndarray, k: np.ndarray) -> np.ndarra
 def likert_consistency(predictions, references, num_options, weights=None) -> float:
     """LC = 1 - mean(|yhat - y| / (K - 1)); an invalid prediction scores 0."""
     pred, ref, k = _validate(predictions, references, num_options)
-    return float(_mean(likert_scores(pred, ref, k), _one(weights, len(ref)))[0])
+    return float(np.average(likert_scores(pred, ref, k), weights=_row_weights(weights, len(ref))))
 
 
 def entropy(counts) -> float:
@@ -115,7 +99,7 @@ def entropy(counts) -> float:
 
 def invalid_rate(predictions, weights=None) -> float:
     pred = np.asarray(predictions).reshape(-1)
-    return float(_mean(pred == INVALID, _one(weights, len(pred)))[0]) if len(pred) else 0.0
+    return float(np.average(pred == INVALID, weights=_row_weights(weights, len(pred)))) if len(pred) else 0.0
 
 
 def group_index(groups: Sequence | None, n: int) -> np.ndarray:
@@ -130,49 +114,93 @@ def group_index(groups: Sequence | None, n: int) -> np.ndarray:
     return np.unique(codes, return_inverse=True)[1].reshape(-1)
 
 
-def _cell_sums(cells: np.ndarray, w: np.ndarray, n_cells: int) -> np.ndarray:
-    """Per draw, the weights summed over the rows of each cell (draws x cells); a row of cell -1 is left out."""
-    keep = np.flatnonzero(cells >= 0)
-    order = keep[np.argsort(cells[keep], kind="stable")]
-    out = np.zeros((w.shape[0], n_cells))
-    if len(order):
-        sorted_cells = cells[order]
-        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
-        out[:, sorted_cells[starts]] = np.add.reduceat(w[:, order], starts, axis=1)
-    return out
-
-
-def _group_distributions(pred, ref, k, group, w):
-    """Per draw and group: the real answer shares and the predicted ones over the group's options (rows
-    padded to the widest K; draws x groups x K), whether any prediction of the group was valid and whether
-    the group has rows at all (a group whose rows all weigh 0 is absent); and each group's K."""
-    n_groups, width = int(group.max()) + 1, int(k.max())
-    group_k = np.zeros(n_groups, dtype=np.int64)
+def group_options(k: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Each group's K, refusing a group whose rows disagree on it."""
+    group_k = np.zeros(int(group.max()) + 1, dtype=np.int64)
     np.maximum.at(group_k, group, k)
     if (group_k[group] != k).any():
         raise ValueError("num_options must be the same for every row of a group")
-    shape = (w.shape[0], n_groups, width)
-    real = _cell_sums(group * width + ref, w, n_groups * width).reshape(shape)
-    guess = _cell_sums(np.where(pred == INVALID, -1, group * width + pred), w, n_groups * width).reshape(shape)
-    has_valid, present = guess.sum(axis=2) > 0, real.sum(axis=2) > 0
-    real = real / np.where(present, real.sum(axis=2), 1)[..., None]
-    guess = guess / np.where(has_valid, guess.sum(axis=2), 1)[..., None]
-    return real, guess, has_valid, present, group_k
+    return group_k
+
+
+def answer_cells(pred, ref, k, group) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each row's cell (group x option, the options padded to the widest K) of its real answer and of its
+    prediction (-1 when invalid), and the widest K: a group's answer counts are sums over these cells."""
+    width = int(k.max())
+    return group * width + ref, np.where(pred == INVALID, -1, group * width + pred), width
+
+
+def _cell_sums(cells: np.ndarray, w: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The row weights summed per cell, as (groups x options x 1 draw); a row of cell -1 is left out."""
+    keep = cells >= 0
+    return np.bincount(cells[keep], w[keep], shape[0] * shape[1]).reshape(*shape, 1)
+
+
+def _group_sums(pred, ref, k, group, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The weights of the real and of the predicted answers per group and option, and each group's K."""
+    group_k = group_options(k, group)
+    real_cells, guess_cells, width = answer_cells(pred, ref, k, group)
+    shape = (len(group_k), width)
+    return _cell_sums(real_cells, w, shape), _cell_sums(guess_cells, w, shape), group_k
+
+
+# The distances below take summed weights shaped (groups x options x draws): a bootstrap's draws last, so
+# every sum over a group's few options adds whole rows of draws (numpy is slow over an axis of 3-11 values).
+
+
+def _shares(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's shares over its options, and whether it has any weight at all (groups x draws)."""
+    total = sums.sum(axis=1)
+    return sums / np.where(total > 0, total, 1)[:, None, :], total > 0
 
 
 def _group_mean(distance: np.ndarray, present: np.ndarray) -> np.ndarray:
     """Each draw's mean over the groups it holds."""
-    return (distance * present).sum(axis=1) / present.sum(axis=1)
+    return (distance * present).sum(axis=0) / present.sum(axis=0)
 
 
-def wasserstein_values(pred, ref, k, group, w, normalize: bool = True) -> np.ndarray:
-    """Per draw (rows of `w`), the mean over groups of the WD; inputs already checked (`_validate`,
-    `group_index`, `draw_weights`)."""
-    real, guess, has_valid, present, group_k = _group_distributions(pred, ref, k, group, w)
-    inside = np.arange(real.shape[2]) < (group_k[:, None] - 1)  # the last CDF term is 1 - 1 = 0
-    distance = (np.abs(np.cumsum(guess, axis=2) - np.cumsum(real, axis=2)) * inside).sum(axis=2)
-    distance = np.where(has_valid, distance, group_k - 1)
-    return _group_mean(distance / (group_k - 1) if normalize else distance, present)
+class Distributions(NamedTuple):
+    """Per group and draw, the real and the predicted answer shares (groups x options x draws), whether the
+    group has rows (a group whose rows all weigh 0, not drawn, is absent) and any valid prediction."""
+
+    real: np.ndarray
+    guess: np.ndarray
+    present: np.ndarray
+    has_valid: np.ndarray
+
+    @classmethod
+    def of(cls, real_sums: np.ndarray, guess_sums: np.ndarray) -> Distributions:
+        """From the summed weights of the real answers and of the valid predictions per group and option."""
+        (real, present), (guess, has_valid) = _shares(real_sums), _shares(guess_sums)
+        return cls(real, guess, present, has_valid)
+
+
+def wasserstein_of(d: Distributions, group_k: np.ndarray, normalize: bool = True) -> np.ndarray:
+    """Per draw, the mean over groups of the WD between the predicted and the real answers; a group
+    without a valid prediction counts as the largest distance."""
+    real, guess, present, has_valid = d
+    inside = np.arange(real.shape[1]) < (group_k[:, None] - 1)  # the last CDF term is 1 - 1 = 0
+    distance = (np.abs(np.cumsum(guess - real, axis=1)) * inside[:, :, None]).sum(axis=1)
+    distance = np.where(has_valid, distance, (group_k - 1)[:, None])
+    return _group_mean(distance / (group_k - 1)[:, None] if normalize else distance, present)
+
+
+def distances_of(d: Distributions, soft_sums: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per draw, the mean over groups of TV and JS (and their soft versions, from the groups' summed
+    option probabilities, groups x options x draws); a group without a valid prediction counts as 1."""
+    real, guess, present, has_valid = d
+    tv, js = _tv_js(guess, real)
+    result = {
+        "total_variation": _group_mean(np.where(has_valid, tv, 1.0), present),
+        "jensen_shannon": _group_mean(np.where(has_valid, js, 1.0), present),
+    }
+    if soft_sums is not None:
+        soft_tv, soft_js = _tv_js(_shares(soft_sums)[0], real)
+        result |= {
+            "soft_total_variation": _group_mean(soft_tv, present),
+            "soft_jensen_shannon": _group_mean(soft_js, present),
+        }
+    return result
 
 
 def wasserstein_distance(
@@ -183,13 +211,14 @@ def wasserstein_distance(
     Returns `wasserstein_distance`, `groups`, `groups_without_valid_prediction` and `invalid_rate`.
     """
     pred, ref, k = _validate(predictions, references, num_options)
-    w, group = _one(weights, len(ref)), group_index(groups, len(ref))
-    _, _, has_valid, present, _ = _group_distributions(pred, ref, k, group, w)
+    w = _row_weights(weights, len(ref))
+    real_sums, guess_sums, group_k = _group_sums(pred, ref, k, group_index(groups, len(ref)), w)
+    d = Distributions.of(real_sums, guess_sums)
     return {
-        "wasserstein_distance": float(wasserstein_values(pred, ref, k, group, w, normalize)[0]),
-        "groups": int(present.sum()),
-        "groups_without_valid_prediction": int((~has_valid & present).sum()),
-        "invalid_rate": float(_mean(pred == INVALID, w)[0]),
+        "wasserstein_distance": float(wasserstein_of(d, group_k, normalize)[0]),
+        "groups": int(d.present.sum()),
+        "groups_without_valid_prediction": int((~d.has_valid & d.present).sum()),
+        "invalid_rate": float(np.average(pred == INVALID, weights=w)),
     }
 
 
@@ -211,35 +240,14 @@ def option_matrix(probabilities, num_options: np.ndarray) -> np.ndarray:
 
 def _tv_js(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Total variation 0.5 * sum |p - q| and Jensen-Shannon distance in bits (log base 2, so it lies in
-    [0, 1]): sqrt(0.5 KL(p || m) + 0.5 KL(q || m)), m = (p + q) / 2; over the last axis."""
+    [0, 1]): sqrt(0.5 KL(p || m) + 0.5 KL(q || m)), m = (p + q) / 2; over the options (axis 1)."""
     m = (p + q) / 2
 
     def kl(a: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(a > 0, a * np.log2(a / m), 0.0).sum(axis=-1)
+            return np.where(a > 0, a * np.log2(a / m), 0.0).sum(axis=1)
 
-    return 0.5 * np.abs(p - q).sum(axis=-1), np.sqrt(np.maximum(0.5 * kl(p) + 0.5 * kl(q), 0.0))
-
-
-def distance_values(pred, ref, k, group, w, probabilities: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Per draw (rows of `w`), the mean over groups of TV and JS (and, with an option-probability matrix,
-    their soft versions); inputs already checked."""
-    real, guess, has_valid, present, _ = _group_distributions(pred, ref, k, group, w)
-    tv, js = _tv_js(guess, real)
-    result = {
-        "total_variation": _group_mean(np.where(has_valid, tv, 1.0), present),
-        "jensen_shannon": _group_mean(np.where(has_valid, js, 1.0), present),
-    }
-    if probabilities is not None:
-        n_groups = real.shape[1]
-        soft = np.stack([_cell_sums(group, w * probabilities[:, j], n_groups) for j in range(real.shape[2])], axis=2)
-        total = soft.sum(axis=2, keepdims=True)
-        soft_tv, soft_js = _tv_js(soft / np.where(total > 0, total, 1), real)
-        result |= {
-            "soft_total_variation": _group_mean(soft_tv, present),
-            "soft_jensen_shannon": _group_mean(soft_js, present),
-        }
-    return result
+    return 0.5 * np.abs(p - q).sum(axis=1), np.sqrt(np.maximum(0.5 * kl(p) + 0.5 * kl(q), 0.0))
 
 
 def distribution_distances(
@@ -252,6 +260,12 @@ def distribution_distances(
     "soft" versions use, per group, the mean predicted probabilities instead of the argmax counts.
     """
     pred, ref, k = _validate(predictions, references, num_options)
-    w, group = _one(weights, len(ref)), group_index(groups, len(ref))
-    probs = None if probabilities is None else option_matrix(probabilities, k)
-    return {name: float(values[0]) for name, values in distance_values(pred, ref, k, group, w, probs).items()}
+    w, group = _row_weights(weights, len(ref)), group_index(groups, len(ref))
+    real_sums, guess_sums, _ = _group_sums(pred, ref, k, group, w)
+    soft_sums = None
+    if probabilities is not None:
+        probs = option_matrix(probabilities, k) * w[:, None]
+        soft_sums = np.stack([np.bincount(group, probs[:, j], len(real_sums)) for j in range(probs.shape[1])], 1)
+        soft_sums = soft_sums[:, :, None]
+    distances = distances_of(Distributions.of(real_sums, guess_sums), soft_sums)
+    return {name: float(values[0]) for name, values in distances.items()}

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .metrics import INVALID, _mean, distance_values, draw_weights, likert_scores, wasserstein_values
+from .metrics import INVALID, Distributions, answer_cells, distances_of, group_options, likert_scores, wasserstein_of
 
 METHOD = "bootstrap over profiles"
 LEVEL = 0.95
@@ -120,44 +120,90 @@ class RunRows:
         )
 
 
-def figure_draws(rows: RunRows, weights: np.ndarray) -> dict[str, np.ndarray]:
-    """Every metric of the rows under each draw's row weights (draws x rows): one array of figures per draw."""
-    pred, ref, k, groups = rows.predicted, rows.reference, rows.num_options, rows.groups
-    w = draw_weights(weights, len(ref))
-    out = {"accuracy": _mean(pred == ref, w)}
-    out |= {f"accuracy_{rule}": _mean(parsed == ref, w) for rule, parsed in rows.by_rule.items()}
-    out["likert_consistency"] = _mean(likert_scores(pred, ref, k), w)
-    out["wasserstein_distance"] = wasserstein_values(pred, ref, k, groups, w)
-    out |= distance_values(pred, ref, k, groups, w, rows.probabilities)
-    out["invalid_rate"] = _mean(pred == INVALID, w)
+@dataclass(frozen=True)
+class ProfileSums:
+    """Every figure of a run is a function of sums over its rows: each mean figure's numerator and the
+    row count, and per country x question group the real answers, the valid predictions and the option
+    probabilities per option. A bootstrap draw counts each profile's rows as often as it drew the profile,
+    so a draw's sums are its profile counts times these per-profile sums: B draws are one product of a
+    (B x profiles) count matrix, not B passes over the rows."""
+
+    means: np.ndarray  # profiles x (mean figures + 1): per profile each figure's numerator, then its rows
+    mean_names: tuple[str, ...]
+    cells: object  # scipy.sparse CSR, cells x profiles: real | guess [| soft] sums per group x option cell
+    shape: tuple[int, int]  # groups, widest K
+    group_k: np.ndarray
+
+    @classmethod
+    def of(cls, rows: RunRows) -> ProfileSums:
+        from scipy.sparse import csr_matrix
+
+        pred, ref, k, group, profiles = rows.predicted, rows.reference, rows.num_options, rows.groups, rows.profiles
+        group_k, count = group_options(k, group), _count(rows)
+        values = {"accuracy": pred == ref}
+        values |= {f"accuracy_{rule}": parsed == ref for rule, parsed in rows.by_rule.items()}
+        values |= {"likert_consistency": likert_scores(pred, ref, k), "invalid_rate": pred == INVALID}
+        columns = np.column_stack([*values.values(), np.ones(len(ref))]).astype(np.float64)
+        means = np.stack([np.bincount(profiles, c, count) for c in columns.T], axis=1)
+        real, guess, width = answer_cells(pred, ref, k, group)
+        n_cells = len(group_k) * width
+        valid = guess >= 0
+        cell, profile = [real, guess[valid] + n_cells], [profiles, profiles[valid]]
+        weight = [np.ones(len(ref)), np.ones(int(valid.sum()))]
+        if rows.probabilities is not None:  # soft: each row's option probabilities in its group's cells
+            cell.append((group[:, None] * width + np.arange(width)).reshape(-1) + 2 * n_cells)
+            profile.append(np.repeat(profiles, width))
+            weight.append(rows.probabilities[:, :width].reshape(-1))
+        blocks = 3 if rows.probabilities is not None else 2
+        data = (np.concatenate(weight), (np.concatenate(cell), np.concatenate(profile)))
+        cells = csr_matrix(data, shape=(blocks * n_cells, count))
+        return cls(means, tuple(values), cells, (len(group_k), width), group_k)
+
+    def figures(self, counts: np.ndarray) -> dict[str, np.ndarray]:
+        """Every figure of each draw, given how often each draw drew each profile (draws x profiles)."""
+        counts = np.asarray(counts, dtype=np.float64)
+        sums = counts @ self.means
+        out = {name: sums[:, i] / sums[:, -1] for i, name in enumerate(self.mean_names)}
+        blocks = (self.cells @ np.ascontiguousarray(counts.T)).reshape(-1, *self.shape, len(counts))
+        distributions = Distributions.of(blocks[0], blocks[1])
+        out["wasserstein_distance"] = wasserstein_of(distributions, self.group_k)
+        out |= distances_of(distributions, blocks[2] if len(blocks) == 3 else None)
+        return out
+
+
+def figure_draws(rows: RunRows, counts: np.ndarray, sums: ProfileSums | None = None) -> dict[str, np.ndarray]:
+    """Every figure of the rows under each draw's profile counts (draws x profiles), in `FIGURES` order."""
+    out = (sums or ProfileSums.of(rows)).figures(counts)
     return {name: out[name] for name in FIGURES if name in out}
 
 
-def figures(rows: RunRows, weights: np.ndarray | None = None) -> dict[str, float]:
-    """Every metric of the rows (each row counted `weights` times)."""
-    w = np.ones((1, len(rows.reference))) if weights is None else np.asarray(weights, dtype=np.float64)[None, :]
-    return {name: float(values[0]) for name, values in figure_draws(rows, w).items()}
+def figures(rows: RunRows) -> dict[str, float]:
+    """Every figure of the rows."""
+    return {name: float(values[0]) for name, values in figure_draws(rows, np.ones((1, _count(rows)))).items()}
 
 
-#: draws scored together (a chunk of draws x rows weights: 256 x 7,156 rows is 15 MB)
-CHUNK = 256
+#: draws x group-option cells scored at once: small enough to stay in cache (4M doubles, 32 MB at most)
+CHUNK_CELLS = 2**22
 
 
-def resample_weights(profiles: np.ndarray, resamples: int, seed: int) -> Iterator[np.ndarray]:
-    """Row weights of `resamples` bootstrap draws, in chunks of draws x rows: as many profiles as there
-    are, drawn with replacement; each row weighs as often as its profile was drawn."""
+def resample_counts(profiles: int, resamples: int, seed: int, chunk: int = 1024) -> Iterator[np.ndarray]:
+    """How often each of `resamples` bootstrap draws drew each profile, in chunks of draws x profiles: as
+    many profiles as there are, drawn with replacement. The draws are those of one
+    `rng.integers(profiles, size=profiles)` per resample from `default_rng(seed)`, as the kit drew them
+    one at a time before (the same intervals for the same seed)."""
     rng = np.random.default_rng(seed)
-    count = int(profiles.max()) + 1
-    for start in range(0, resamples, CHUNK):
-        size = min(CHUNK, resamples - start)
-        drawn = rng.integers(count, size=(size, count)) + count * np.arange(size)[:, None]
-        yield np.bincount(drawn.reshape(-1), minlength=size * count).reshape(size, count)[:, profiles].astype(float)
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        drawn = rng.integers(profiles, size=(size, profiles)) + profiles * np.arange(size)[:, None]
+        yield np.bincount(drawn.reshape(-1), minlength=size * profiles).reshape(size, profiles)
 
 
 def draws_of(rows: RunRows, resamples: int, seed: int) -> dict[str, np.ndarray]:
     """Every figure of `resamples` profile-bootstrap draws of the rows (figure -> one value per draw)."""
-    chunks = [figure_draws(rows, w) for w in resample_weights(rows.profiles, resamples, seed)]
-    return {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]} if chunks else {}
+    sums = ProfileSums.of(rows)
+    chunk = max(1, min(1024, CHUNK_CELLS // sums.cells.shape[0]))
+    parts = [figure_draws(rows, c, sums) for c in resample_counts(_count(rows), resamples, seed, chunk)]
+    return {name: np.concatenate([c[name] for c in parts]) for name in parts[0]} if parts else {}
 
 
 def basic_interval(draws: np.ndarray, estimate: float) -> list[float]:
