@@ -1,6 +1,10 @@
 """Do the kit's intervals cover, and do its paired tests hold their level? A simulation with a known truth.
 
-    python bench/coverage.py [--replications 200] [--resamples 1000] [--layouts release quickstart]
+    python bench/coverage.py [--full] [--replications N] [--resamples 1000] [--layouts release quickstart]
+
+Quick mode (the default): 100 replications of each layout, ~3 minutes on 2 cores; `--full`: 400, ~12
+minutes. With 100 replications a coverage of 0.95 is measured to about +-0.04 (two standard errors), with
+400 to about +-0.02.
 
 Each replication draws a benchmark in a fixed layout: profiles (each of one country, answering a set of
 questions) drawn with replacement from the layout's profiles, a latent trait per profile that moves all
@@ -281,23 +285,23 @@ def _cell(value: float | None) -> str:
 
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--replications", type=int, default=200)
+    parser.add_argument("--full", action="store_true", help="400 replications (default: 100, the quick mode)")
+    parser.add_argument("--replications", type=int, help="replications of each layout (overrides --full)")
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--layouts", nargs="+", default=["release", "quickstart"], choices=["release", "quickstart"])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    args.replications = args.replications or (400 if args.full else 100)
     lines, coverage_ok, level_ok = [], True, True
     for layout in args.layouts:
         coverage, level = run_layout(layout, args.replications, args.resamples, args.seed)
-        print(
-            f"\n### {layout}: coverage of the 95% intervals ({args.replications} replications, B = {args.resamples:,})\n"
-        )
+        shape = f"{args.replications} replications, B = {args.resamples:,}"
+        print(f"\n### {layout}: coverage of the 95% intervals ({shape})\n")
         print("| predictor | figure | truth | flagged | coverage when shown | estimate inside | median bias/SE |")
         print("|---|---|---:|---:|---:|---:|---:|")
         for r in coverage:
-            print(
-                f"| {r['predictor']} | {r['figure']} | {r['truth']:.4f} | {r['flagged']:.2f} | {_cell(r['coverage'])} | {r['inside']:.2f} | {r['bias_se']:.2f} |"
-            )
+            cells = [r["predictor"], r["figure"], f"{r['truth']:.4f}", f"{r['flagged']:.2f}", _cell(r["coverage"])]
+            print("| " + " | ".join([*cells, f"{r['inside']:.2f}", f"{r['bias_se']:.2f}"]) + " |")
             coverage_ok &= r["coverage"] is None or r["coverage"] >= 0.93
         print(f"\n### {layout}: rejection under a true null at the 5% level\n")
         print("| pair | figure | flagged | rejection when shown |\n|---|---|---:|---:|")
@@ -305,9 +309,11 @@ def main(argv=None) -> list[dict]:
             print(f"| {r['pair']} | {r['figure']} | {r['flagged']:.2f} | {_cell(r['rejection'])} |")
             level_ok &= r["rejection"] is None or r["rejection"] <= 0.07 or r["figure"].endswith("(no longer used)")
         lines += coverage + level
+    verdict = {True: "yes", False: "NO"}
     print(
-        f"\ncoverage >= 0.93 wherever shown: {'yes' if coverage_ok else 'NO'}; null rejection <= 0.07 wherever shown: {'yes' if level_ok else 'NO'}"
+        f"\ncoverage >= 0.93 wherever shown: {verdict[coverage_ok]}; null rejection <= 0.07 wherever shown: ", end=""
     )
+    print(verdict[level_ok])
     return lines
 
 

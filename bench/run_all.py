@@ -3,7 +3,7 @@
     python bench/run_all.py [--skip learning_check]
 
 Figures: build/read ratio and peak RSS (build.py), evaluate-module overhead and parsing throughput
-(metrics.py), batched-generation speed-up (generate.py), reward overhead in a GRPO step (grpo_step.py),
+(metrics.py), the profile bootstrap's cost (bootstrap.py), batched-generation speed-up (generate.py), reward overhead in a GRPO step (grpo_step.py),
 the SFT cold start's loss paths (sft_step.py) and the tiny model's accuracy before/after training
 (learning_check.py, the slowest).
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHES = ("build", "startup", "metrics", "generate", "grpo_step", "sft_step", "learning_check")
+BENCHES = ("build", "startup", "metrics", "bootstrap", "generate", "grpo_step", "sft_step", "learning_check")
 
 
 def main(argv=None) -> None:
