@@ -309,6 +309,9 @@ def main(argv=None) -> list[dict]:
             print(f"| {r['pair']} | {r['figure']} | {r['flagged']:.2f} | {_cell(r['rejection'])} |")
             level_ok &= r["rejection"] is None or r["rejection"] <= 0.07 or r["figure"].endswith("(no longer used)")
         lines += coverage + level
+    noise = 2 * np.sqrt(0.05 * 0.95 / args.replications)
+    print(f"\nMonte Carlo error at {args.replications} replications: a true 0.95 coverage or 0.05 level reads within")
+    print(f"+-{noise:.3f} 19 times in 20 (each row of a table; the goals below leave room for it only with --full).")
     verdict = {True: "yes", False: "NO"}
     print(
         f"\ncoverage >= 0.93 wherever shown: {verdict[coverage_ok]}; null rejection <= 0.07 wherever shown: ", end=""
