@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -48,6 +49,24 @@ def test_every_run_shows_intervals_and_each_is_compared_with_the_baseline(runs, 
                 assert entry["p_value"] is None and entry["interval"] is None
     assert "McNemar" not in out.split("Paired differences")[1].split("\n\n")[1]  # accuracy is tested once
     assert "ΔWD of random: a median group of" in out
+
+
+INTERVAL = re.compile(r"([+-]?\d+\.\d+) \[([+-]?\d+\.\d+), ([+-]?\d+\.\d+)\]")
+
+
+def test_no_printed_estimate_lies_outside_its_interval(runs, capsys):
+    """Every `x [a, b]` the kit prints (the paper-style table, the paired differences, each report.md) has
+    a <= x <= b: a distance is printed bias-corrected, inside its bias-aware interval, or flagged."""
+    capsys.readouterr()
+    argv = ["compare", str(runs / "majority"), str(runs / "random"), str(runs / "tabular"), "--bootstrap", "300"]
+    assert main(argv) == 0
+    texts = [capsys.readouterr().out] + [
+        (runs / m / "report.md").read_text() for m in ("majority", "random", "tabular")
+    ]
+    shown = [match for text in texts for match in INTERVAL.findall(text)]
+    assert len(shown) >= 12
+    for estimate, low, high in shown:
+        assert float(low) <= float(estimate) <= float(high), (estimate, low, high)
 
 
 def test_a_run_against_itself_is_not_significant(runs, capsys):
