@@ -60,3 +60,23 @@ def test_a_run_that_trains_nothing_or_over_a_finished_run_is_refused(workdir, co
     with pytest.raises(SystemExit, match="no training example is left"):
         args = ["--config", "tiny-cpu-sft", "--max_length", "4", "--max_steps", "1", "--max_train_samples", "16"]
         sft_main(*parse_sft([*args, "--output_dir", str(workdir / "runs/short")]))
+
+
+@pytest.mark.parametrize("world_size", ["1", "2"])
+def test_a_launched_rank_leaves_without_the_interpreters_teardown(world_size):
+    """On a rank of a multi-process launch, what ran is flushed and the process ends with 0 before the
+    teardown that can abort it (atexit handlers stand for it here); a single process ends as usual; an
+    entry point that fails still fails."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys; from dvmap_hf.training.launched import run_launched; "
+        "atexit.register(lambda: print(' teardown')); run_launched(lambda: print('trained', end=''))"
+    )
+    env = {**os.environ, "WORLD_SIZE": world_size}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stdout == ("trained" if world_size == "2" else "trained teardown\n")
+    failing = code.replace("lambda: print('trained', end='')", "lambda: 1 / 0")
+    done = subprocess.run([sys.executable, "-c", failing], capture_output=True, text=True, env=env)
+    assert done.returncode == 1 and "ZeroDivisionError" in done.stderr and "teardown" in done.stdout

@@ -4,4 +4,6 @@
 from dvmap_hf.training.grpo import main
 
 if __name__ == "__main__":
-    main()
+    from dvmap_hf.training.launched import run_launched
+
+    run_launched(main)

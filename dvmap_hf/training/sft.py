@@ -26,4 +26,6 @@ def main(argv: list[str] | None = None):
 
 
 if __name__ == "__main__":
-    main()
+    from .launched import run_launched
+
+    run_launched(main)
