@@ -36,6 +36,8 @@ def test_reference_predictors_end_to_end(built, tmp_path):
         assert overall["invalid_rate"] == 0 and 0 <= overall["wasserstein_distance"] <= 1
         report = (out / "report.md").read_text()
         assert "## Per country" in report and "## Per category" in report and "Pearson r" in report
+        # the decoding settings on one line, each value beside its name (not wrapped mid-phrase)
+        assert re.search(r"rows, temperature \S+, top_p \S+, top_k \S+, seed \d+\.$", report, re.MULTILINE)
     # the synthetic answers depend on the attributes: a classifier on them beats chance
     assert metrics["tabular"]["overall"]["accuracy"] > metrics["random"]["overall"]["accuracy"]
     table = paper_table([read_metrics(tmp_path / m) for m in metrics])

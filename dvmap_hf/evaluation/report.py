@@ -86,6 +86,14 @@ def _overall_table(metrics: dict) -> str:
     return "\n".join(lines) + (f"\n\n{note}." if note else "")
 
 
+def _decoding(generation: dict) -> str:
+    """How the answers were decoded, as one unbroken phrase (values never split from their names)."""
+    if generation["greedy"]:
+        return f"greedy decoding, seed {generation['seed']}"
+    settings = (generation["temperature"], generation.get("top_p"), generation.get("top_k"), generation["seed"])
+    return "temperature {}, top_p {}, top_k {}, seed {}".format(*settings)
+
+
 def markdown_report(metrics: dict) -> str:
     run, ent = metrics["run"], metrics["entropy_vs_accuracy"]
     r = (
@@ -97,10 +105,8 @@ def markdown_report(metrics: dict) -> str:
 
 Scoring `{run.get("scoring", "generate")}` ({SCORING_NOTE[run.get("scoring", "generate")]}); prompts
 as {run.get("prompt_format", "chat messages")}.
-Backend `{run["backend"]}`, {run["rows"]} rows, temperature {run["generation"]["temperature"]}
-{"(greedy)" if run["generation"]["greedy"] else ""}, top_p {run["generation"].get("top_p")}, top_k
-{run["generation"].get("top_k")}, seed {run["generation"]["seed"]}. Answers matched with the
-`{run.get("match", "strict")}` rule. WD is normalised by K - 1 over country x question groups; invalid
+Backend `{run["backend"]}`, {run["rows"]} rows, {_decoding(run["generation"])}.
+Answers matched with the `{run.get("match", "strict")}` rule. WD is normalised by K - 1 over country x question groups; invalid
 answers score 0 in Acc and LC.
 
 Accuracy under each answer-matching rule (strict: the kit's exact match; release: the authors'
