@@ -106,8 +106,8 @@ def markdown_report(metrics: dict) -> str:
 Scoring `{run.get("scoring", "generate")}` ({SCORING_NOTE[run.get("scoring", "generate")]}); prompts
 as {run.get("prompt_format", "chat messages")}.
 Backend `{run["backend"]}`, {run["rows"]} rows, {_decoding(run["generation"])}.
-Answers matched with the `{run.get("match", "strict")}` rule. WD is normalised by K - 1 over country x question groups; invalid
-answers score 0 in Acc and LC.
+Answers matched with the `{run.get("match", "strict")}` rule. WD is normalised by K - 1 over country x
+question groups; invalid answers score 0 in Acc and LC.
 
 Accuracy under each answer-matching rule (strict: the kit's exact match; release: the authors'
 evaluation script, which also credits an answer containing exactly one option):
