@@ -93,6 +93,19 @@ def test_a_family_too_large_for_its_resamples_says_so(runs, capsys):
     assert not any(e["significant"] for figures in results.values() for e in figures.values())
 
 
+def test_too_few_resamples_for_an_interval_are_refused_with_the_least_that_works(built, runs, capsys):
+    """Three resamples would print "95% intervals" that are the range of three draws: `dvmap eval` and
+    `dvmap compare` refuse fewer than 40 (eval takes 0 for none), naming the option."""
+    capsys.readouterr()
+    argv = ["eval", "--model", "majority", "--dataset", str(built[0]), "--config", "cross_value"]
+    assert main([*argv, "--bootstrap", "3", "--out", str(runs / "b3")]) == 2
+    assert "--bootstrap must be 0 (no intervals) or >= 40, not 3" in capsys.readouterr().err
+    assert not (runs / "b3").exists()
+    for resamples in ("0", "39"):
+        assert main(["compare", str(runs / "majority"), str(runs / "random"), "--bootstrap", resamples]) == 2
+        assert f"--bootstrap must be >= 40, not {resamples}" in capsys.readouterr().err
+
+
 def test_runs_over_other_rows_or_data_are_refused_unless_asked(runs, capsys):
     capsys.readouterr()
     assert main(["compare", str(runs / "majority"), str(runs / "random-30")]) == 2

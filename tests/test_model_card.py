@@ -47,7 +47,7 @@ def test_eval_runs_go_into_the_card_as_the_hubs_model_index(built, tiny_model, t
     shutil.copytree(tiny_model, model)
     argv = ["eval", "--model", str(model), "--dataset", str(built[0]), "--limit", "8", "--max-new-tokens", "4"]
     for config in ("cross_demographic", "cross_value"):
-        assert main([*argv, "--config", config, "--bootstrap", "20", "--out", str(tmp_path / config)]) == 0
+        assert main([*argv, "--config", config, "--bootstrap", "40", "--out", str(tmp_path / config)]) == 0
     assert main(["model-card", str(model), str(tmp_path / "cross_demographic")]) == 0
     assert main(["push-model", str(model), "--repo-id", "my-org/tiny", "--runs", str(tmp_path / "cross_value")]) == 0
     card = ModelCard.load(model / "README.md")

@@ -83,9 +83,9 @@ def _compare(p: argparse.ArgumentParser) -> None:
 
     def run(args: argparse.Namespace) -> None:
         from dvmap_hf.evaluation.compare import compare_runs
-        from dvmap_hf.options import at_least
+        from dvmap_hf.evaluation.config import check_resamples
 
-        at_least("bootstrap", args.bootstrap)
+        check_resamples("bootstrap", args.bootstrap)
         text, results = compare_runs(args.runs, args.baseline, args.bootstrap, args.seed, args.common_rows)
         if args.json:
             import json

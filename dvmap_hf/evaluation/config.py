@@ -18,6 +18,22 @@ MATCH_RULES = ("strict", "release")
 DTYPES = ("auto", "float32", "bfloat16", "float16")  # how an answer is matched to an option: `parsing.py`
 
 
+#: The fewest bootstrap resamples behind a 95% interval: below 40 its 2.5% and 97.5% tails hold no draw,
+#: and the "interval" is only the range of the draws.
+MIN_RESAMPLES = 40
+
+
+def check_resamples(name: str, resamples: int, none_allowed: bool = False) -> None:
+    """Refuse a resample count too small to place a 95% interval (0, for none, where `none_allowed`)."""
+    if resamples == 0 and none_allowed:
+        return
+    if resamples < MIN_RESAMPLES:
+        least = f"0 (no intervals) or >= {MIN_RESAMPLES}" if none_allowed else f">= {MIN_RESAMPLES}"
+        raise OptionError(
+            name, f"must be {least}, not {resamples}: a 95% interval's tails need {MIN_RESAMPLES} resamples"
+        )
+
+
 @dataclass
 class InferenceConfig:
     max_new_tokens: int = option(1024, "tokens per completion (the authors' evaluation: max_tokens=1024)")
@@ -109,7 +125,7 @@ class EvalConfig:
     def __post_init__(self) -> None:
         check_choices(self)
         at_least("limit", self.limit)
-        at_least("bootstrap", self.bootstrap, 0)
+        check_resamples("bootstrap", self.bootstrap, none_allowed=True)
         evaluated = self.split or "test"
         if self.model in FITTED_PREDICTORS and self.config == "corpus" and self.reference_split == evaluated:
             raise OptionError("reference_split", f"is the evaluated split ({evaluated!r}): fit on another one")
