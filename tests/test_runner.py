@@ -142,6 +142,17 @@ def test_eval_reports_accuracy_under_both_rules(built, tmp_path, monkeypatch):
         run_eval(EvalConfig("lenient", str(built[0]), "cross_country", limit=40), tmp_path / "run")
 
 
+def test_a_dataset_under_the_home_folder_is_found_as_a_folder(built, tmp_path, monkeypatch, capsys):
+    """`--dataset '~/ds'` (quoted, so no shell expands it) and `run_eval(dataset="~/ds")` evaluate the
+    folder: the dataset is found and fingerprinted by one rule, not taken for a Hub id."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "ds").symlink_to(built[0])
+    metrics = run_eval(EvalConfig("majority", "~/ds", "cross_value", limit=20, bootstrap=0), tmp_path / "run")
+    assert metrics["overall"]["rows"] == 20 and metrics["run"]["data"].startswith("data/cross_value/test-")
+    argv = ["eval", "--model", "majority", "--dataset", "~/ds", "--config", "cross_value", "--limit", "20"]
+    assert main([*argv, "--bootstrap", "0", "--out", str(tmp_path / "cli")]) == 0
+
+
 def test_resuming_on_a_rebuilt_dataset_is_refused(wvs_sav, tmp_path):
     build_folder(small_config(wvs_sav, seed=1), tmp_path / "d")
     spec = EvalConfig("majority", str(tmp_path / "d"), "cross_value", limit=20)

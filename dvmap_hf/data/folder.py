@@ -153,8 +153,9 @@ def resolve_dataset(dataset: str | Path) -> str:
 
 def data_fingerprint(dataset: str | Path, config: str, split: str) -> str:
     """What identifies the rows of a split: its parquet file (the name carries a hash of its content) for a
-    folder, the repository's commit for a Hub dataset."""
-    path = Path(dataset)
+    folder, the repository's commit for a Hub dataset. The dataset is found as `load_split` finds it
+    (`resolve_dataset`: `~/ds` is a folder, not a Hub id)."""
+    path = Path(resolve_dataset(dataset))
     if path.is_dir():
         files = read_manifest(path).get("files", {})
         return files.get(f"{config}/{split}") or f"{config}/{split}: not in the manifest"
