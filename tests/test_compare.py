@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -69,10 +70,13 @@ def test_no_printed_estimate_lies_outside_its_interval(runs, capsys):
         assert float(low) <= float(estimate) <= float(high), (estimate, low, high)
 
 
-def test_a_run_against_itself_is_not_significant(runs, capsys):
+def test_a_run_against_its_copy_is_not_significant_and_against_itself_is_refused(runs, capsys):
     capsys.readouterr()
-    assert main(["compare", str(runs / "tabular"), str(runs / "tabular"), "--bootstrap", "100"]) == 0
+    shutil.copytree(runs / "tabular", runs / "tabular-copy", dirs_exist_ok=True)
+    assert main(["compare", str(runs / "tabular"), str(runs / "tabular-copy"), "--bootstrap", "100"]) == 0
     assert "+0.0 [+0.0, +0.0] p=1 n.s." in capsys.readouterr().out
+    assert main(["compare", str(runs / "tabular"), str(runs / "majority"), str(runs / "tabular/")]) == 2
+    assert "are the same run folder: compare different runs" in capsys.readouterr().err
 
 
 def test_a_family_too_large_for_its_resamples_says_so(runs, capsys):

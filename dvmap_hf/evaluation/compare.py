@@ -27,6 +27,16 @@ def _rows(run: str | Path) -> RunRows:
     return RunRows.from_frame(evaluated_frame(run))
 
 
+def _distinct(runs: list[str | Path]) -> None:
+    """One run folder named twice would be compared with itself: a table of zero differences, p = 1."""
+    seen: dict[Path, str | Path] = {}
+    for run in runs:
+        folder = Path(run).expanduser().resolve()
+        if folder in seen:
+            raise DvmapError(f"{run} and {seen[folder]} are the same run folder: compare different runs")
+        seen[folder] = run
+
+
 def _same_data(runs: list[str | Path], metrics: list[dict]) -> None:
     """Runs of different data (another build, config or split) cannot be paired, whatever their ids."""
     keys = ("dataset", "config", "split", "data")
@@ -65,6 +75,7 @@ def compare_runs(
 ) -> tuple[str, dict]:
     """The markdown of `dvmap compare` and its numbers: {run: {figure: {difference, interval, p_value,
     p_holm, significant}}} against the baseline (the first run unless named)."""
+    _distinct(runs)
     metrics = [read_metrics(run) for run in runs]
     text = paper_table(metrics)
     if len(runs) < 2:
