@@ -2,7 +2,7 @@
 
     python bench/coverage.py [--full] [--replications N] [--resamples 1000] [--layouts release quickstart]
 
-Quick mode (the default): 100 replications of each layout, ~3 minutes on 2 cores; `--full`: 400, ~12
+Quick mode (the default): 100 replications of each layout, ~1.5 minutes on 2 cores; `--full`: 400, ~6
 minutes. With 100 replications a coverage of 0.95 is measured to about +-0.04 (two standard errors), with
 400 to about +-0.02.
 

@@ -3,9 +3,9 @@
     python bench/run_all.py [--skip learning_check]
 
 Figures: build/read ratio and peak RSS (build.py), evaluate-module overhead and parsing throughput
-(metrics.py), the profile bootstrap's cost (bootstrap.py), batched-generation speed-up (generate.py), reward overhead in a GRPO step (grpo_step.py),
-the SFT cold start's loss paths (sft_step.py) and the tiny model's accuracy before/after training
-(learning_check.py, the slowest).
+(metrics.py), the profile bootstrap's cost (bootstrap.py), batched-generation speed-up (generate.py),
+reward overhead in a GRPO step (grpo_step.py), the SFT cold start's loss paths (sft_step.py) and the tiny
+model's accuracy before/after training (learning_check.py, the slowest).
 """
 
 from __future__ import annotations

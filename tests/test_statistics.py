@@ -11,6 +11,7 @@ from scipy import stats
 
 from dvmap_hf.evaluation.statistics import (
     DISTANCES,
+    MIN_CORRECTED_BIAS_SE,
     MIN_GROUP_ROWS,
     RunRows,
     bias_aware_critical,
@@ -180,6 +181,21 @@ def test_a_distance_is_corrected_by_its_bootstrap_bias_and_keeps_its_plug_in_val
         assert entry["estimate"] == pytest.approx(plain[name] - entry["bias"])
         assert entry["bias_se"] == pytest.approx(entry["bias"] / draws[name].std(ddof=1))
     assert info["accuracy"]["estimate"] == plain["accuracy"]  # a mean is not corrected
+
+
+def test_a_bias_too_small_to_be_worth_correcting_leaves_the_plug_in_value(simulated):
+    """A majority-style predictor (one answer per group) is nearly unbiased: correcting it would only add
+    the correction's noise, so its estimate is the plug-in value, with an interval that still allows for
+    the small bias."""
+    rows = coverage.benchmark_rows(simulated["release"][1], "majority")
+    for name, entry in intervals(rows, 300, 1)["figures"].items():
+        if name in DISTANCES and entry["bias_se"] < MIN_CORRECTED_BIAS_SE:
+            assert not entry["corrected"] and entry["estimate"] == entry["plug_in"], name
+            low, high = entry["interval"]
+            assert high - low >= 2 * bias_aware_critical(0.0) * entry["se"] - 1e-12
+            assert low < entry["estimate"] < high
+    random = intervals(coverage.benchmark_rows(simulated["release"][1], "random"), 300, 1)["figures"]
+    assert random["total_variation"]["corrected"]  # bias ~3 SE: corrected
 
 
 def test_small_groups_and_few_profiles_are_flagged_without_interval(simulated):
