@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import DvmapError
 from .report import model_name, paper_table, read_metrics
-from .statistics import LEVEL, METHOD, RunRows, compare, holm
+from .statistics import DISTANCE_NOTE, LEVEL, METHOD, RunRows, compare, holm
 
 #: what the paired table shows: figure, label, scale, digits
 SHOWN = (("accuracy", "Acc", 100, 1), ("likert_consistency", "LC", 100, 1), ("wasserstein_distance", "WD", 1, 4))
@@ -141,7 +141,7 @@ def _paired_table(results: dict, base_run, resamples: int, notes: list[str]) -> 
         f"Paired differences against {model_name(str(base_run))} (run minus baseline): "
         f"{LEVEL:.0%} interval and p-value from a paired {METHOD} (B = {resamples:,}, the same profiles drawn "
         f"for both runs; the smallest p it can give is 2 / (B + 1)), Holm-adjusted across the table's tests; a "
-        "distance's difference is corrected for its bootstrap bias and its interval allows for the bias left. "
+        f"distance's difference is {DISTANCE_NOTE}. "
         f"n.s.: not significant at {SIGNIFICANCE} after adjustment; †: not supported by the data (no interval or "
         "test; why below).",
         "",

@@ -12,7 +12,7 @@ from ..errors import DvmapError
 from ..io import atomic_file
 from ..paper import paper
 from .metrics import entropy
-from .statistics import RunRows, figures, intervals
+from .statistics import DISTANCE_NOTE, RunRows, figures, intervals
 
 METRICS_FILE = "metrics.json"
 
@@ -175,7 +175,7 @@ def _intervals(info: dict) -> str:
     return (
         f"{info['level']:.0%} intervals ({info['method']}: {info['profiles']} profiles drawn with replacement, "
         f"{info['resamples']:,} resamples, seed {info['seed']}; rows of one profile are not independent; a "
-        f"distance is corrected for its bootstrap bias, its plug-in value and bias are in {METRICS_FILE}): {shown}."
+        f"distance is {DISTANCE_NOTE}; its plug-in value and bias are in {METRICS_FILE}): {shown}."
     )
 
 
@@ -271,7 +271,7 @@ def interval_note(
     }
     notes = [
         f"[a, b]: {level:.0%} interval, {method} (B = {b:,}): basic for means (Acc, LC); a distance (WD, TV, JS) "
-        "is corrected for its bootstrap bias and its interval allows for the bias left"
+        f"is {DISTANCE_NOTE}"
         for method, b, level in sorted(described)
     ]
     reasons: dict[str, list[str]] = {}

@@ -52,6 +52,11 @@ RESIDUAL_BIAS = 1.5
 #: 1.05-1.08x the bootstrap SE, the uncorrected one 0.96-1.04x; the tests' level moved from 5.3-6.3% to
 #: 4.8-5.7%.
 MIN_CORRECTED_BIAS_SE = 0.25
+#: How the tables describe a distance's estimate and interval (one wording for every table the kit prints).
+DISTANCE_NOTE = (
+    f"corrected for its bootstrap bias where that bias is at least {MIN_CORRECTED_BIAS_SE} SE, and its interval "
+    "allows for the bias left"
+)
 #: The figures of a run, in the order tables show them (soft distances only with option probabilities).
 FIGURES = (
     "accuracy",
