@@ -99,7 +99,8 @@ def test_a_family_too_large_for_its_resamples_says_so(runs, capsys):
 
 def test_too_few_resamples_for_an_interval_are_refused_with_the_least_that_works(built, runs, capsys):
     """Three resamples would print "95% intervals" that are the range of three draws: `dvmap eval` and
-    `dvmap compare` refuse fewer than 40 (eval takes 0 for none), naming the option."""
+    `dvmap compare` refuse fewer than 40 (eval takes 0 for none), naming the option; and more than
+    100,000, which would run for hours to no purpose."""
     capsys.readouterr()
     argv = ["eval", "--model", "majority", "--dataset", str(built[0]), "--config", "cross_value"]
     assert main([*argv, "--bootstrap", "3", "--out", str(runs / "b3")]) == 2
@@ -108,6 +109,12 @@ def test_too_few_resamples_for_an_interval_are_refused_with_the_least_that_works
     for resamples in ("0", "39"):
         assert main(["compare", str(runs / "majority"), str(runs / "random"), "--bootstrap", resamples]) == 2
         assert f"--bootstrap must be >= 40, not {resamples}" in capsys.readouterr().err
+    huge = "1000000000"  # ran for hours before: refused at once, the least useless count named
+    assert main([*argv, "--bootstrap", huge, "--out", str(runs / "huge")]) == 2
+    assert "--bootstrap must be <= 100,000, not 1,000,000,000" in capsys.readouterr().err
+    assert not (runs / "huge").exists()
+    assert main(["compare", str(runs / "majority"), str(runs / "random"), "--bootstrap", huge]) == 2
+    assert "--bootstrap must be <= 100,000" in capsys.readouterr().err
 
 
 def test_runs_over_other_rows_or_data_are_refused_unless_asked(runs, capsys):
