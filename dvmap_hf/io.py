@@ -25,6 +25,8 @@ def _umask() -> int:
 def atomic_file(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target` in one rename."""
     target = Path(target)
+    if target.is_dir():  # refused before any work, naming the path given (not the temporary one)
+        raise DvmapError(f"{target}: is a folder; name a file to write")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp" + target.suffix)
     os.close(fd)

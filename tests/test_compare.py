@@ -143,3 +143,16 @@ def test_the_report_names_the_method_and_bootstrap_zero_leaves_intervals_out(bui
     assert main([*argv, "--out", str(tmp_path / "bare")]) == 0
     assert json.loads((tmp_path / "bare/metrics.json").read_text())["intervals"]["figures"] == {}
     assert "No intervals" in (tmp_path / "bare/report.md").read_text()
+
+
+def test_json_naming_an_existing_folder_is_refused_by_its_own_name(runs, tmp_path, capsys):
+    """`--json FOLDER` said "WORK/.FOLDER.pq5e69ct.tmp: Is a directory" (issue 33's probe pass): the
+    temporary file's name, not the one given. Now the path given, and the folder untouched."""
+    folder = tmp_path / "results"
+    (folder / "keep.txt").parent.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    capsys.readouterr()
+    argv = ["compare", str(runs / "majority"), str(runs / "random"), "--bootstrap", "40", "--json", str(folder)]
+    assert main(argv) == 2
+    assert f"{folder}: is a folder; name a file to write" in capsys.readouterr().err
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"]

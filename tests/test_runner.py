@@ -201,6 +201,24 @@ def test_a_corrupted_predictions_file_is_named_and_repaired(built, tmp_path, cap
     assert len(path.read_text().splitlines()) == 30
 
 
+@pytest.mark.parametrize("damage", ["{oops", "[1, 2]"])
+def test_a_damaged_run_json_is_named_and_nothing_is_rewritten(built, tmp_path, capsys, damage):
+    """A damaged run.json raised a raw JSONDecodeError traceback (issue 33's probe pass): now one line
+    naming the file, exit 2, and the predictions beside it left as they were."""
+    base = ["eval", "--model", "majority", "--dataset", str(built[0]), "--limit", "20", "--out"]
+    assert main(base + [str(tmp_path / "run")]) == 0
+    (tmp_path / "run" / "run.json").write_text(damage)
+    kept = (tmp_path / "run" / "predictions.jsonl").read_bytes()
+    capsys.readouterr()
+    assert main(base + [str(tmp_path / "run")]) == 2
+    assert re.search(r"run\.json: damaged, not (valid JSON|a JSON object).*use a new --out folder", _error(capsys))
+    assert main(base + [str(tmp_path / "clean")]) == 0
+    assert main(["compare", str(tmp_path / "clean"), str(tmp_path / "run"), "--bootstrap", "40"]) == 2
+    assert "run.json: damaged" in _error(capsys)
+    assert (tmp_path / "run" / "predictions.jsonl").read_bytes() == kept
+    assert (tmp_path / "run" / "run.json").read_text() == damage
+
+
 def test_eval_identity_is_written_with_the_first_predictions(built, tmp_path, monkeypatch):
     class Failing:
         fallbacks = 0

@@ -33,6 +33,24 @@ PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
 
 
+def read_run_info(out: Path) -> dict:
+    """A run folder's identity (run.json), or a clear error where it is damaged: nothing is rewritten, so
+    the predictions beside it stay as they are."""
+    path = out / RUN_INFO
+    try:
+        info = json.loads(path.read_text())
+    except ValueError as exc:
+        info, why = None, f"not valid JSON ({exc})"
+    else:
+        why = "not a JSON object"
+    if not isinstance(info, dict):
+        raise DvmapError(
+            f"{path}: damaged, {why}; the run's identity is unknown, so nothing was resumed: use a new --out "
+            f"folder (its {PREDICTIONS} is left as it is)"
+        )
+    return info
+
+
 def _check_run_folder(out: Path, identity: dict) -> None:
     """Refuse a folder that holds another run, or anything but a run; write nothing (a run's identity is
     written with its first predictions, so a run that fails before them leaves the folder reusable)."""
@@ -40,7 +58,7 @@ def _check_run_folder(out: Path, identity: dict) -> None:
         raise DvmapError(f"{out}: exists and is not a folder")
     info = out / RUN_INFO
     if info.is_file():
-        previous = json.loads(info.read_text())
+        previous = read_run_info(out)
         if previous != identity:
             changed = sorted(k for k in identity if previous.get(k) != identity[k])
             why = "the dataset changed since" if changed == ["data"] else f"different {', '.join(changed)}"
@@ -243,7 +261,7 @@ def evaluated_frame(out: str | Path) -> pd.DataFrame:
     out = Path(out)
     if not (out / RUN_INFO).is_file() or not (out / PREDICTIONS).is_file():
         raise DvmapError(f"{out}: not a dvmap eval run folder (no {RUN_INFO} and {PREDICTIONS})")
-    spec = json.loads((out / RUN_INFO).read_text())
+    spec = read_run_info(out)
     split = sample_rows(load_split(spec["dataset"], spec["config"], spec["split"]), spec.get("limit"), _seed(spec))
     rows = split.select_columns(["id", "options"]).to_list()  # what the line checks need, not the prompts
     frame = _with_predictions(split, read_predictions(out / PREDICTIONS, rows))
