@@ -90,9 +90,9 @@ def push_metrics(namespace: str, private: bool = False) -> list[str]:
 
 def push_model_folder(folder: str | Path, repo_id: str, private: bool = False, message: str | None = None) -> str:
     """Create (if needed) the model repo and upload a trained model's folder, its card included."""
-    folder = Path(folder)
-    if not (folder / "config.json").is_file():
-        raise DvmapError(f"{folder}: not a model folder (no config.json)")
+    from .training.card import model_folder
+
+    folder = model_folder(folder)
     _check_repo_id(repo_id)
     api = hub_api()
     with _pushing(repo_id):

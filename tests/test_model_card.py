@@ -61,3 +61,26 @@ def test_eval_runs_go_into_the_card_as_the_hubs_model_index(built, tiny_model, t
     capsys.readouterr()
     assert main(["model-card", str(tiny_model), str(tmp_path / "cross_value")]) == 2
     assert "cannot go into the card" in capsys.readouterr().err
+
+
+def test_a_card_is_written_only_into_a_model_folder_and_only_from_the_models_runs(built, tiny_model, tmp_path, capsys):
+    """`dvmap model-card` created a missing folder or filled an empty one with a card, and wrote a majority
+    run's figures into a model's card as the model's (issue 33's probe pass): now each is refused, nothing
+    written."""
+    import shutil
+
+    from dvmap_app.cli import main
+
+    run = tmp_path / "majority"
+    assert main(["eval", "--model", "majority", "--dataset", str(built[0]), "--limit", "20", "--out", str(run)]) == 0
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    capsys.readouterr()
+    for folder, said in ((tmp_path / "nowhere", "no config.json"), (tmp_path / "empty", "no config.json")):
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        assert main(["model-card", str(folder), str(run)]) == 2
+        assert f"{folder}: not a model folder ({said})" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists() and not any((tmp_path / "empty").iterdir())
+    assert main(["model-card", str(model), str(run)]) == 2
+    assert "majority is a reference predictor, not this model" in capsys.readouterr().err
+    assert not (model / "README.md").exists()

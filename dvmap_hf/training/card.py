@@ -133,16 +133,29 @@ def eval_results(runs: list[dict]) -> list:
     return results
 
 
+def model_folder(folder: str | Path) -> Path:
+    """`folder` if it holds a model (its config.json), else a clear error: a card or a push of anything else
+    would describe nothing."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise DvmapError(f"{folder}: not a model folder (no config.json)")
+    return folder
+
+
 def with_eval_results(folder: str | Path, runs: list[dict]) -> Path:
     """Write the runs' results into the model folder's card (README.md), replacing earlier results of the
-    same dataset, config, split and metric; a folder without a card gets a minimal one."""
+    same dataset, config, split and metric; a folder without a card gets a minimal one. Runs of a reference
+    predictor or of another local model are refused: they do not describe this one."""
     from huggingface_hub import ModelCard, ModelCardData
 
     from ..io import atomic_file
 
-    for metrics in runs:  # a run of another local model does not describe this one
+    folder = model_folder(folder)
+    for metrics in runs:
         model = Path(metrics["run"]["model"])
-        if model.exists() and model.resolve() != Path(folder).resolve():
+        if metrics["run"].get("backend") == "reference":
+            raise DvmapError(f"{model} is a reference predictor, not this model: its run cannot go into a card")
+        if model.exists() and model.resolve() != folder.resolve():
             raise DvmapError(f"a run of {model} cannot go into the card of {folder}: evaluate {folder} itself")
     path = Path(folder) / "README.md"
     card = ModelCard.load(path) if path.is_file() else ModelCard.from_template(ModelCardData(), template_str=_BARE)
