@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .data.folder import looks_like_hub_id, read_manifest
 from .errors import DvmapError
+from .io import model_folder
 from .options import OptionError
 from .resources import resource_folder
 
@@ -90,8 +91,6 @@ def push_metrics(namespace: str, private: bool = False) -> list[str]:
 
 def push_model_folder(folder: str | Path, repo_id: str, private: bool = False, message: str | None = None) -> str:
     """Create (if needed) the model repo and upload a trained model's folder, its card included."""
-    from .training.card import model_folder
-
     folder = model_folder(folder)
     _check_repo_id(repo_id)
     api = hub_api()

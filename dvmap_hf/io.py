@@ -139,3 +139,12 @@ def folder_lock(folder: str | Path, what: str = "dvmap") -> Iterator[None]:
         yield
     finally:
         lock.unlink(missing_ok=True)
+
+
+def model_folder(folder: str | Path) -> Path:
+    """`folder` if it holds a model (its config.json), else a clear error: a card, a push or an evaluation of
+    anything else would describe nothing."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise DvmapError(f"{folder}: not a model folder (no config.json)")
+    return folder

@@ -57,3 +57,16 @@ def test_an_unknown_task_is_named(tiny_model, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "tax")]) == 2
     assert "unknown lm-eval task(s): no_such_task" in capsys.readouterr().err
     assert not (tmp_path / "tax").exists()
+
+
+def test_a_missing_model_or_an_output_file_is_refused_before_any_evaluation(tiny_model, tmp_path, capsys):
+    """A base folder that does not exist ended in lm-eval's ValueError traceback, and `--out` naming a file
+    was found only after both models were evaluated (issue 33's probe pass)."""
+    argv = ["alignment-tax", "--trained", str(tiny_model), "--tasks", "arc_easy"]
+    capsys.readouterr()
+    assert main([*argv, "--base", str(tmp_path / "no-model"), "--out", str(tmp_path / "tax")]) == 2
+    assert f"{tmp_path / 'no-model'}: not a model folder (no config.json)" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("mine")
+    assert main([*argv, "--base", str(tiny_model), "--out", str(tmp_path / "a-file")]) == 2
+    assert "a-file: exists and is not a folder" in capsys.readouterr().err
+    assert (tmp_path / "a-file").read_text() == "mine" and not (tmp_path / "tax").exists()

@@ -10,8 +10,9 @@ import json
 import math
 from pathlib import Path
 
+from ..data.folder import looks_like_hub_id
 from ..errors import DvmapError
-from ..io import atomic_file
+from ..io import atomic_file, model_folder
 
 #: the metric reported per task, first found first (lm-eval's names)
 PREFERRED = ("acc", "exact_match", "prompt_level_strict_acc", "acc_norm", "f1")
@@ -72,6 +73,11 @@ def alignment_tax(
     """Both models on `tasks`; write alignment_tax.json and alignment_tax.md into `out`; return the table."""
     if not tasks:
         raise DvmapError("--tasks names no task")
+    if Path(out).exists() and not Path(out).is_dir():  # known before hours of evaluation, not after
+        raise DvmapError(f"{out}: exists and is not a folder")
+    for model in (base, trained):  # a local folder must hold a model; lm-eval's own error is a traceback
+        if Path(model).exists() or not looks_like_hub_id(model):
+            model_folder(model)
     scores = {
         "base": _evaluate(base, tasks, limit, batch_size, device, include_path or []),
         "trained": _evaluate(trained, tasks, limit, batch_size, device, include_path or []),

@@ -133,22 +133,13 @@ def eval_results(runs: list[dict]) -> list:
     return results
 
 
-def model_folder(folder: str | Path) -> Path:
-    """`folder` if it holds a model (its config.json), else a clear error: a card or a push of anything else
-    would describe nothing."""
-    folder = Path(folder)
-    if not (folder / "config.json").is_file():
-        raise DvmapError(f"{folder}: not a model folder (no config.json)")
-    return folder
-
-
 def with_eval_results(folder: str | Path, runs: list[dict]) -> Path:
     """Write the runs' results into the model folder's card (README.md), replacing earlier results of the
     same dataset, config, split and metric; a folder without a card gets a minimal one. Runs of a reference
     predictor or of another local model are refused: they do not describe this one."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    from ..io import atomic_file
+    from ..io import atomic_file, model_folder
 
     folder = model_folder(folder)
     for metrics in runs:
