@@ -7,6 +7,7 @@ import math
 import pytest
 import yaml
 
+from dvmap_hf.errors import DvmapError
 from dvmap_hf.training.arguments import parse_grpo, parse_sft
 from tests.support import ROOT
 
@@ -57,8 +58,36 @@ def test_recipes_parse_with_every_key_known(recipe):
 def test_a_mistyped_recipe_key_fails_loudly(tmp_path):
     recipe = tmp_path / "typo.yaml"
     recipe.write_text((ROOT / "training/recipes/tiny-cpu.yaml").read_text() + "learning_rte: 0.1\n")
-    with pytest.raises(ValueError, match="learning_rte"):
+    with pytest.raises(DvmapError, match=f"{recipe}: Unknown arguments.*learning_rte"):
         parse_grpo(["--config", str(recipe)])
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        ("model_name_or_path: [tiny\n", "while parsing a flow sequence"),
+        ("- a\n- b\n", "must contain a YAML mapping"),
+        ("", "must contain a YAML mapping"),
+        ("learning_rate: -0.1\nuse_cpu: true\n", "learning_rate must be >= 0, not -0.1"),
+        ("use_cpu: false\nbf16: true\n", None),  # transformers refuses bf16 without a GPU, if this has none
+    ],
+)
+def test_a_recipe_transformers_or_yaml_refuses_is_one_line_naming_it(tmp_path, capsys, text, said):
+    """These raised tracebacks (issue 33's probe pass: not YAML, not a mapping, bf16 on a CPU) or, for a
+    negative learning rate, torch's own once the model was loaded: now one line naming the recipe, exit 2."""
+    import torch
+
+    from dvmap_app.cli import main
+
+    if said is None and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: bf16 is allowed")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(text)
+    capsys.readouterr()
+    assert main(["train", "sft", "--config", str(recipe), "--output_dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"dvmap: error: {recipe}: ") and (said or "bf16") in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_packaged_recipe_is_found_by_its_name(tmp_path):

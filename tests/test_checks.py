@@ -80,3 +80,12 @@ def test_a_launched_rank_leaves_without_the_interpreters_teardown(world_size):
     failing = code.replace("lambda: print('trained', end='')", "lambda: 1 / 0")
     done = subprocess.run([sys.executable, "-c", failing], capture_output=True, text=True, env=env)
     assert done.returncode == 1 and "ZeroDivisionError" in done.stderr and "teardown" in done.stdout
+    bad_input = code.replace("run_launched(lambda: print('trained', end=''))", "run_launched(recipe)")
+    bad_input = bad_input.replace(
+        "import atexit, sys;",
+        "import atexit, sys; from dvmap_hf.training.arguments import parse_sft; recipe = lambda: parse_sft("
+        "['--config', 'nowhere/recipe.yaml']);",
+    )
+    done = subprocess.run([sys.executable, "-c", bad_input], capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error: nowhere/recipe.yaml: ")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from trl import GRPOConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
+from ..errors import DvmapError
 from .rewards import REWARD_FUNCS, unknown_rewards
 
 
@@ -138,9 +139,26 @@ def parse_grpo(argv: list[str] | None = None):
     problem = grpo_batch_problem(batch_settings(argv), processes)
     if problem:
         raise SystemExit(f"GRPO batch: {problem}; change per_device_train_batch_size or num_generations")
-    return TrlParser((DVMapScriptArguments, GRPOConfig, ModelConfig)).parse_args_and_config(argv)
+    return _parsed((DVMapScriptArguments, GRPOConfig, ModelConfig), argv)
 
 
 def parse_sft(argv: list[str] | None = None):
-    argv = None if argv is None else with_recipe_path(list(argv))
-    return TrlParser((DVMapScriptArguments, SFTConfig, ModelConfig)).parse_args_and_config(argv)
+    argv = with_recipe_path(list(sys.argv[1:] if argv is None else argv))
+    return _parsed((DVMapScriptArguments, SFTConfig, ModelConfig), argv)
+
+
+def _parsed(types: tuple, argv: list[str]):
+    """TrlParser's result, or one line naming the recipe: a recipe that is not a YAML mapping, a key of the
+    wrong type, or settings transformers refuses (bf16 on a machine without a GPU) raised a traceback."""
+    import yaml
+
+    where = argv[argv.index("--config") + 1] if "--config" in argv[:-1] else "the training flags"
+    try:
+        parsed = TrlParser(types).parse_args_and_config(argv)
+    except OSError as exc:  # the recipe file itself: missing, unreadable
+        raise DvmapError(f"{where}: {exc.strerror or exc}") from exc
+    except (ValueError, TypeError, yaml.YAMLError) as exc:
+        raise DvmapError(f"{where}: {' '.join(str(exc).split())}") from exc
+    if parsed[1].learning_rate < 0:  # torch refuses it only once the model is loaded, with a traceback
+        raise DvmapError(f"{where}: learning_rate must be >= 0, not {parsed[1].learning_rate}")
+    return parsed

@@ -18,8 +18,15 @@ from collections.abc import Callable
 
 def run_launched(main: Callable[[], object]) -> None:
     """Run a training entry point; on a rank of a multi-process launch, skip the interpreter's teardown
-    once it returns (an exception ends the process as usual, with its traceback and non-zero status)."""
-    main()
+    once it returns (an exception ends the process as usual, with its traceback and non-zero status; bad
+    input, `DvmapError`, with one line and status 2, as `dvmap train` gives it)."""
+    from ..errors import DvmapError
+
+    try:
+        main()
+    except DvmapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         logging.shutdown()
         sys.stdout.flush()
