@@ -27,8 +27,9 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
     target = Path(target)
     if target.is_dir():  # refused before any work, naming the path given (not the temporary one)
         raise DvmapError(f"{target}: is a folder; name a file to write")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp" + target.suffix)
+    with _writable(target.parent):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp" + target.suffix)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result is an ordinary file
     try:
@@ -110,14 +111,24 @@ def atomic_dir(
 
 
 @contextmanager
+def _writable(folder: Path) -> Iterator[None]:
+    """Name the folder the user gave when it cannot be written, not the temporary or lock file in it."""
+    try:
+        yield
+    except PermissionError as exc:
+        raise DvmapError(f"{folder}: cannot write there ({exc.strerror}); choose a folder you can write") from None
+
+
+@contextmanager
 def folder_lock(folder: str | Path, what: str = "dvmap") -> Iterator[None]:
     """One writer per folder: a lock file beside it holds the writer's pid (linked into place whole, so it
     is never seen empty). A second writer is refused at once; the lock of a process that died is taken over."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     lock = folder.parent / f".{folder.name}.lock"
     mine = folder.parent / f".{folder.name}.lock-{os.getpid()}"
-    mine.write_text(str(os.getpid()))
+    with _writable(folder.parent):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        mine.write_text(str(os.getpid()))
     try:
         for _ in range(2):
             try:

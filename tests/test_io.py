@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import pytest
 
 from dataset_builder import build_folder
+from dvmap_hf.errors import DvmapError
 from tests.support import small_config
 
 
@@ -56,3 +60,22 @@ def test_force_replaces_only_a_folder_of_its_own_kind(wvs_csv, tmp_path, capsys)
     assert (runs / "eval-a" / "run.json").is_file()
     assert main(["tiny-model", "--out", str(runs), "--force"]) == 2
     assert "replaces a model folder" in capsys.readouterr().err
+
+
+def test_an_unwritable_folder_is_named_not_the_temporary_or_lock_file_in_it(tmp_path, monkeypatch):
+    """Under a read-only folder the probe pass (issue 33) saw "ro/.run.lock-15068: Permission denied" and
+    "rorun/.metrics.json.5k9x26xe.tmp.json: Permission denied": names of files the kit makes, not the user's.
+    (Root ignores file modes, so the refusal is raised here as the OS raises it.)"""
+    from dvmap_hf import io
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "ro/.x.tmp"))
+
+    monkeypatch.setattr(io.tempfile, "mkstemp", refused)
+    with pytest.raises(DvmapError, match=f"^{tmp_path / 'ro'}: cannot write there \\(Permission denied\\)"):
+        with io.atomic_file(tmp_path / "ro" / "metrics.json"):
+            pass
+    monkeypatch.setattr(Path, "write_text", refused)
+    with pytest.raises(DvmapError, match=f"^{tmp_path / 'ro'}: cannot write there"):
+        with io.folder_lock(tmp_path / "ro" / "run"):
+            pass
