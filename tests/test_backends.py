@@ -199,6 +199,14 @@ class BadEndpoint(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.2)
             return
+        if case == "cut":  # a whole JSON body, but 50 bytes fewer than announced: the connection broke
+            body = json.dumps({"choices": [{"message": {"content": "ok"}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body) + 50))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+            return
         if case == "moved":
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.1:1/elsewhere?key=LOCATIONKEY")
@@ -247,6 +255,7 @@ def _ask(base: str, **generation):
         ("array", "the reply is a JSON list, not an object"),
         ("null", "has no content \\(null\\)"),
         ("moved", "HTTP 302.*a redirect to"),
+        ("cut", "ConnectionError: the reply ended 50 bytes short of its Content-Length"),  # was accepted
     ],
 )
 def test_replies_that_are_not_completions_get_one_line_naming_the_endpoint(bad_endpoint, case, message):

@@ -296,6 +296,8 @@ class OpenAIBackend:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the reply took longer than --timeout {self.generation.timeout:g} s")
             chunks.append(chunk)
+        if getattr(response, "length", None):  # the connection ended before the Content-Length it announced
+            raise ConnectionError(f"the reply ended {response.length} bytes short of its Content-Length")
         return b"".join(chunks).decode("utf-8", "replace")
 
     def _one(self, messages: list[dict], seed: int) -> str:
