@@ -309,6 +309,19 @@ def test_retry_after_is_honoured(monkeypatch):
     assert backend.stop.delays == [7.0]
 
 
+def test_a_huge_retry_after_is_capped_and_said(monkeypatch, caplog):
+    """`Retry-After: 999999` (11 days) waited 60 s without a word (issue 33's probe pass)."""
+    from dvmap_hf.evaluation.backends import MAX_RETRY_AFTER, OpenAIBackend
+
+    backend = OpenAIBackend("m", InferenceConfig(api_base="http://127.0.0.1:9/v1", max_retries=1))
+    replies = iter([(429, "", {"Retry-After": "999999"}), (200, '{"choices": [{"message": {"content": "ok"}}]}', {})])
+    monkeypatch.setattr(backend, "_post", lambda body: next(replies))
+    backend.stop = Waits()
+    assert backend._one([{"role": "user", "content": "q"}], seed=0) == "ok"
+    assert backend.stop.delays == [MAX_RETRY_AFTER]
+    assert "asks to wait 999999 s (Retry-After); waiting 60 s, the longest the kit waits" in caplog.text
+
+
 def test_a_model_folder_without_tokenizer_files_is_refused_before_any_work(built, tiny_model, tmp_path, capsys):
     import shutil
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,6 +21,10 @@ from ..errors import DvmapError
 from ..redact import redact, redact_url
 from .config import InferenceConfig
 from .prefix import PrefixCache
+
+_log = logging.getLogger("dvmap.evaluation")
+#: The longest a 429 / 503's Retry-After is honoured, in seconds: past it the kit waits this long and says so.
+MAX_RETRY_AFTER = 60.0
 
 
 class TransformersBackend:
@@ -327,7 +332,13 @@ class OpenAIBackend:
                     last += f" (a redirect to {redact_url(headers.get('Location', '?'))}: use that URL as --api-base)"
                 if status not in (408, 409, 429) and status < 500:
                     break  # a client error will not go away by asking again
-                wait = max(delay, min(_retry_after(headers), 60.0))
+                asked = _retry_after(headers)
+                if asked > MAX_RETRY_AFTER:
+                    _log.warning(
+                        "endpoint %s asks to wait %g s (Retry-After); waiting %g s, the longest the kit waits",
+                        self.shown, asked, MAX_RETRY_AFTER,
+                    )  # fmt: skip
+                wait = max(delay, min(asked, MAX_RETRY_AFTER))
             except _Refused as exc:  # a reply that no retry will mend
                 last = str(exc)
                 break
