@@ -99,3 +99,15 @@ def test_a_packaged_recipe_is_found_by_its_name(tmp_path):
     mine.write_text("learning_rate: 0.1\n")
     assert with_recipe_path(["--config", str(mine)]) == ["--config", str(mine)]
     assert with_recipe_path(["--config", "no-such-recipe"]) == ["--config", "no-such-recipe"]
+
+
+def test_a_value_of_the_wrong_type_is_one_short_usage_line_not_every_flag(tmp_path, capsys):
+    """`learning_rate: fast` printed argparse's usage of all ~300 TRL flags before its one-line reason
+    (issue 33's probe pass), under the program name `cli.py`."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("learning_rate: fast\nuse_cpu: true\n")
+    with pytest.raises(SystemExit) as ended:
+        parse_sft(["--config", str(recipe)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert ended.value.code == 2 and len(err) == 2
+    assert err[1] == "dvmap train: error: argument --learning_rate/--learning-rate: invalid float value: 'fast'"

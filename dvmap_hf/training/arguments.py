@@ -153,8 +153,10 @@ def _parsed(types: tuple, argv: list[str]):
     import yaml
 
     where = argv[argv.index("--config") + 1] if "--config" in argv[:-1] else "the training flags"
+    parser = TrlParser(types)
+    parser.prog, parser.usage = "dvmap train", "%(prog)s grpo|sft --config RECIPE [flags] (all flags: --help)"
     try:
-        parsed = TrlParser(types).parse_args_and_config(argv)
+        parsed = parser.parse_args_and_config(argv)
     except OSError as exc:  # the recipe file itself: missing, unreadable
         raise DvmapError(f"{where}: {exc.strerror or exc}") from exc
     except (ValueError, TypeError, yaml.YAMLError) as exc:
