@@ -46,6 +46,25 @@ def test_resume_without_checkpoint_is_refused(tmp_path):
     assert resume_checkpoint(None, str(tmp_path)) is None
 
 
+
+def test_a_damaged_checkpoint_is_named_before_training(tmp_path, tiny_model):
+    """Weights cut in half raised safetensors' SafetensorError traceback once the trainer was built (issue
+    33's probe pass); now one line naming the file, and an intact checkpoint still resumes."""
+    import shutil
+
+    from dvmap_hf.training.checks import resume_checkpoint
+
+    checkpoint = tmp_path / "checkpoint-2"
+    shutil.copytree(tiny_model, checkpoint)
+    assert resume_checkpoint("true", str(tmp_path)) == str(checkpoint)
+    weights = checkpoint / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(SystemExit, match=f"{weights} is damaged .*resume from an earlier checkpoint"):
+        resume_checkpoint("true", str(tmp_path))
+    with pytest.raises(SystemExit, match="is damaged"):
+        resume_checkpoint(str(checkpoint), str(tmp_path))
+
+
 def test_a_run_that_trains_nothing_or_over_a_finished_run_is_refused(workdir, cold_started, monkeypatch):
     from dvmap_hf.training.arguments import parse_grpo, parse_sft
     from dvmap_hf.training.mains import grpo_main, sft_main

@@ -113,3 +113,25 @@ def test_a_plan_that_cannot_be_is_refused():
         ClusterPlan(nodes=1, gpus_per_node=1, vllm_server=True)
     with pytest.raises(SystemExit, match="does not divide the 8 vLLM GPUs"):
         ClusterPlan(nodes=2, vllm_server=True, vllm_tensor_parallel=3)
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        (None, "No such file or directory (nor is it a packaged recipe: llama3.2-3b, "),
+        ("- a\n", "must contain a YAML mapping of settings, not a list"),
+        ("a: [b\n", "not YAML (while parsing a flow sequence"),
+    ],
+)
+def test_a_missing_or_broken_recipe_is_refused_not_planned_with_defaults(tmp_path, text, said):
+    """`--config nope` printed a plan from TRL's default batch (issue 33's probe pass), and `dvmap train
+    grpo` met a recipe that is not YAML with a traceback from its batch check."""
+    recipe = tmp_path / "recipe.yaml"
+    if text is not None:
+        recipe.write_text(text)
+    with pytest.raises(SystemExit, match=re.escape(f"{recipe}: {said}")):
+        main(["--nodes", "2", "--config", str(recipe), "--dry-run"])
+    from dvmap_hf.errors import DvmapError
+
+    with pytest.raises(DvmapError, match=re.escape(said)):
+        parse_grpo(["--config", str(recipe)])

@@ -86,18 +86,39 @@ def recipe_settings(argv: list[str], defaults: dict) -> dict:
     """The values a run will have for the keys of `defaults`: those, then the recipe's, then the flags' (as
     TrlParser orders them; flags as given, strings), read without building the config (a GRPOConfig needs
     the launch's devices set up)."""
-    import yaml
-
     settings = dict(defaults)
     recipe = recipe_path(argv)
-    if recipe is not None and Path(recipe).is_file():
-        loaded = yaml.safe_load(Path(recipe).read_text()) or {}
-        settings.update({k: v for k, v in loaded.items() if k in defaults})
+    if recipe is not None:
+        settings.update({k: v for k, v in _recipe_mapping(recipe).items() if k in defaults})
     for at, word in enumerate(argv):
         name, _, value = word.removeprefix("--").partition("=")
         if word.startswith("--") and name in defaults and (value or at + 1 < len(argv)):
             settings[name] = value or argv[at + 1]
     return settings
+
+
+def _recipe_mapping(recipe: str) -> dict:
+    """The recipe file's keys, or one line saying why there are none: a plan or a batch check made from a
+    missing or broken recipe would describe another run than the one that then fails."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(Path(recipe).read_text())
+    except OSError as exc:
+        packaged = ", ".join(recipe_names())
+        raise DvmapError(f"{recipe}: {exc.strerror} (nor is it a packaged recipe: {packaged})") from None
+    except yaml.YAMLError as exc:
+        raise DvmapError(f"{recipe}: not YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(loaded, dict | None):
+        raise DvmapError(f"{recipe}: must contain a YAML mapping of settings, not a {type(loaded).__name__}")
+    return loaded or {}
+
+
+def recipe_names() -> list[str]:
+    """The packaged recipes, by the names `--config` takes."""
+    from ..resources import resource_folder
+
+    return sorted(path.stem for path in resource_folder("recipes").glob("*.yaml"))
 
 
 def batch_settings(argv: list[str]) -> dict:

@@ -83,10 +83,27 @@ def resume_checkpoint(resume_from_checkpoint: str | None, output_dir: str) -> st
         last = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
         if last is None:
             raise SystemExit(f"resume_from_checkpoint: no checkpoint-* folder in {output_dir} to resume from")
-        return last
+        return check_checkpoint(last)
     if not Path(resume_from_checkpoint).is_dir():
         raise SystemExit(f"resume_from_checkpoint: {resume_from_checkpoint} is not a folder")
-    return resume_from_checkpoint
+    return check_checkpoint(resume_from_checkpoint)
+
+
+def check_checkpoint(folder: str) -> str:
+    """`folder` if its weights files open (a cut or half-copied file raised safetensors' own traceback
+    only once the trainer was built), else one line naming the file and what to do."""
+    from safetensors import safe_open
+
+    for weights in sorted(Path(folder).glob("*.safetensors")):
+        try:
+            with safe_open(weights, framework="pt"):
+                pass
+        except Exception as exc:  # noqa: BLE001  (SafetensorError, OSError: the file cannot be read as weights)
+            raise SystemExit(
+                f"resume_from_checkpoint: {weights} is damaged ({' '.join(str(exc).split())}); resume from an "
+                f"earlier checkpoint (--resume_from_checkpoint PATH) or remove {folder}"
+            ) from None
+    return folder
 
 
 def check_steps(max_steps: int, num_train_epochs: float) -> None:

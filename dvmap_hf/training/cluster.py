@@ -19,6 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from ..errors import DvmapError
 from ..resources import resource_folder
 from .arguments import batch_settings, grpo_batch_problem, recipe_settings, with_recipe_path
 
@@ -152,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         vllm_tensor_parallel=args.vllm_tensor_parallel,
     )
-    commands = plan_commands(plan, with_recipe_path(recipe_argv))
+    try:
+        commands = plan_commands(plan, with_recipe_path(recipe_argv))
+    except DvmapError as exc:  # a recipe that is missing or broken: one line, as the planner's other checks
+        raise SystemExit(str(exc)) from None
     print(
         f"# {plan.nodes} node(s) x {plan.gpus_per_node} GPUs: {plan.processes} training processes on "
         f"{plan.training_nodes} node(s)" + (f", vLLM on {plan.vllm_gpus} GPU(s)" if plan.vllm_server else ""),
