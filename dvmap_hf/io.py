@@ -21,6 +21,16 @@ def _umask() -> int:
     return mask
 
 
+def follow_umask(folder: str | Path) -> None:
+    """Give the files under `folder` that were written owner-only the modes the umask allows: transformers
+    saves `model.safetensors` as 0600 (through a temporary file), so a model the kit wrote could not be
+    read by the group that shares it, and loading it elsewhere failed with "No such file or directory"."""
+    mode = 0o666 & ~_umask()
+    for path in Path(folder).rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.stat().st_mode & 0o777 == 0o600 and mode != 0o600:
+            path.chmod(mode)
+
+
 @contextmanager
 def atomic_file(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target` in one rename."""
@@ -98,6 +108,7 @@ def atomic_dir(
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the result is an ordinary folder
     try:
         yield tmp
+        follow_umask(tmp)
         if target.exists():
             old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-{os.getpid()}-"))
             os.replace(target, old / "previous")

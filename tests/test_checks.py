@@ -46,7 +46,6 @@ def test_resume_without_checkpoint_is_refused(tmp_path):
     assert resume_checkpoint(None, str(tmp_path)) is None
 
 
-
 def test_a_damaged_checkpoint_is_named_before_training(tmp_path, tiny_model):
     """Weights cut in half raised safetensors' SafetensorError traceback once the trainer was built (issue
     33's probe pass); now one line naming the file, and an intact checkpoint still resumes."""

@@ -79,3 +79,21 @@ def test_an_unwritable_folder_is_named_not_the_temporary_or_lock_file_in_it(tmp_
     with pytest.raises(DvmapError, match=f"^{tmp_path / 'ro'}: cannot write there"):
         with io.folder_lock(tmp_path / "ro" / "run"):
             pass
+
+
+def test_model_weights_follow_the_umask_and_an_unreadable_one_is_named(tmp_path, monkeypatch):
+    """transformers writes model.safetensors 0600: another user of a shared model folder then met
+    "cannot load model 'm': No such file or directory: m/model.safetensors" (issue 33's probe pass). The
+    kit's model folders follow the umask, and an unreadable file is named as one."""
+    from dvmap_hf.evaluation.backends import check_model_files
+    from dvmap_hf.training.tiny import build_tiny_model
+
+    old = os.umask(0o022)
+    try:
+        model = build_tiny_model(tmp_path / "m")
+    finally:
+        os.umask(old)
+    assert (model / "model.safetensors").stat().st_mode & 0o777 == 0o644
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path).name != "model.safetensors")
+    with pytest.raises(DvmapError, match=r"m: cannot read model\.safetensors \(permission denied"):
+        check_model_files(str(model))

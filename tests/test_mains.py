@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 
 import pytest
@@ -42,6 +43,9 @@ def test_grpo_through_accelerate_launch_then_eval_then_resume(workdir, cold_star
         assert math.isfinite(float(entry["loss"]))
     assert any(float(e["rewards/format_reward/mean"]) > 0 for e in logs)  # the cold start pays off
     assert (out / "checkpoint-2").is_dir() and (out / "model.safetensors").is_file()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~umask  # transformers wrote 0600
     card = (out / "README.md").read_text()
     assert "Reward: 1 * accuracy_reward + 0.1 * format_reward" in card and "recipes/tiny-cpu.yaml" in card
     # the saved model is what `dvmap eval` loads

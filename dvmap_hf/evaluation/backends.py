@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -50,7 +51,7 @@ class TransformersBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        check_tokenizer_files(model)
+        check_model_files(model)
         try:
             tokenizer = AutoTokenizer.from_pretrained(model)
             dtype = generation.dtype if generation.dtype == "auto" else getattr(torch, generation.dtype)
@@ -144,14 +145,18 @@ class TransformersBackend:
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json", "spiece.model")
 
 
-def check_tokenizer_files(model: str) -> None:
+def check_model_files(model: str) -> None:
     """A local model folder without tokenizer files loads a 1-token tokenizer without a word from transformers,
-    and every completion is then empty: refuse it before any work."""
+    and every completion is then empty; one with a file this user cannot read fails with "No such file":
+    refuse both before any work, saying which."""
     folder = Path(model)
     if folder.is_dir() and not any((folder / name).is_file() for name in TOKENIZER_FILES):
         raise DvmapError(
             f"{model}: no tokenizer files ({', '.join(TOKENIZER_FILES[:3])} ...); save the tokenizer with the model"
         )
+    unreadable = sorted(p.name for p in folder.glob("*") if p.is_file() and not os.access(p, os.R_OK))
+    if folder.is_dir() and unreadable:  # safetensors would say "No such file or directory"
+        raise DvmapError(f"{model}: cannot read {', '.join(unreadable)} (permission denied; its owner can chmod a+r)")
 
 
 class VLLMBackend:

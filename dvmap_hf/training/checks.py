@@ -65,10 +65,10 @@ def check_inputs(dataset_name: str, model: str) -> None:
             f"`dvmap tiny-model --out {model}` makes a tiny one for CPU runs" if "tiny" in model else "check the path"
         )
         raise SystemExit(f"model_name_or_path: {model}: no such model folder ({hint})")
-    from ..evaluation.backends import check_tokenizer_files
+    from ..evaluation.backends import check_model_files
 
     try:
-        check_tokenizer_files(model)
+        check_model_files(model)
     except DvmapError as exc:
         raise SystemExit(f"model_name_or_path: {exc}") from None
 

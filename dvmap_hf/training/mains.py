@@ -12,6 +12,7 @@ from pathlib import Path
 from transformers import Trainer
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 
+from ..io import follow_umask
 from .arguments import DVMapScriptArguments, recipe_path
 from .card import RunInfo, final_metrics, model_card
 from .checks import (
@@ -180,6 +181,7 @@ def train_and_publish(trainer, message: str):
     trainer.train(resume_from_checkpoint=resume_checkpoint(args.resume_from_checkpoint, args.output_dir))
     trainer.save_model(args.output_dir)
     trainer.save_state()
+    follow_umask(args.output_dir)
     trainer.create_model_card()
     if args.push_to_hub:
         trainer.push_to_hub(commit_message=message)
