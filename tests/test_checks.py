@@ -64,6 +64,15 @@ def test_a_damaged_checkpoint_is_named_before_training(tmp_path, tiny_model):
         resume_checkpoint(str(checkpoint), str(tmp_path))
 
 
+def test_an_output_dir_that_is_a_file_is_named(tmp_path):
+    from dvmap_hf.training.checks import check_previous_run
+
+    (tmp_path / "a-file").write_text("mine")
+    with pytest.raises(SystemExit, match="output_dir: .*a-file exists and is not a folder"):
+        check_previous_run(str(tmp_path / "a-file"), None, replace=True)
+    assert (tmp_path / "a-file").read_text() == "mine"
+
+
 def test_a_run_that_trains_nothing_or_over_a_finished_run_is_refused(workdir, cold_started, monkeypatch):
     from dvmap_hf.training.arguments import parse_grpo, parse_sft
     from dvmap_hf.training.mains import grpo_main, sft_main

@@ -119,6 +119,8 @@ def check_previous_run(output_dir: str, resume_from_checkpoint, replace: bool) -
     """A finished or checkpointed run in `output_dir` is neither trained over silently nor mixed with a new
     one: resume it, replace it (`replace_output_dir: true`) or write elsewhere."""
     folder = Path(output_dir)
+    if folder.exists() and not folder.is_dir():  # met later as a bare "File exists"
+        raise SystemExit(f"output_dir: {output_dir} exists and is not a folder")
     if replace or resume_checkpoint(resume_from_checkpoint, output_dir) is not None or not folder.is_dir():
         return
     finished = [p.name for p in folder.glob("*.safetensors")] + sorted(p.name for p in folder.glob("checkpoint-*"))
