@@ -169,3 +169,17 @@ def test_loglik_needs_token_probabilities(built, tmp_path, capsys):
     args = ["eval", "--dataset", str(built[0]), "--scoring", "loglik", "--out", str(tmp_path / "r")]
     assert main(args + ["--model", "majority"]) == 2
     assert "needs the model's token probabilities" in capsys.readouterr().err
+
+
+def test_rows_past_the_models_positions_are_refused_not_scored(built, tiny_model, tmp_path, capsys):
+    """A model of 64 positions scored ~200-token rows without a word (issue 33's probe pass): rotary
+    positions past the limit compute, but the scores are not the model's."""
+    model = tmp_path / "short"
+    shutil.copytree(tiny_model, model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps(config | {"max_position_embeddings": 64}))
+    argv = ["eval", "--model", str(model), "--dataset", str(built[0]), "--scoring", "loglik", "--limit", "4"]
+    assert main([*argv, "--bootstrap", "0", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "tokens, more than the model's max_position_embeddings 64" in err and "row " in err
+    assert not (tmp_path / "r").exists()

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..data.prompts import PLAIN_DELIMITER, answer_text, plain_prompt
+from ..errors import DvmapError
 
 
 def option_probabilities(logprobs: Sequence[float]) -> list[float]:
@@ -63,7 +64,19 @@ class LoglikScorer:
         # the harness's rule: the context's trailing whitespace belongs to the continuation
         context_ids = self._encode(rendered.rstrip())  # the same context for every option
         wholes = [self._encode(rendered + delimiter + answer_text(option)) for option in row["options"]]
+        self._check_length(row, max(map(len, wholes)))
         return context_ids, [whole[len(context_ids) :] for whole in wholes]
+
+    def _check_length(self, row: dict, tokens: int) -> None:
+        """Positions past the model's `max_position_embeddings` score without an error (rotary models) but
+        are not the model's: refuse the row rather than report its figures."""
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        if limit and tokens > limit:
+            raise DvmapError(
+                f"row {row['id']}: its prompt and longest option take {tokens} tokens, more than the model's "
+                f"max_position_embeddings {limit}; use a model with a longer context or a shorter prompt "
+                "(dvmap build --prompt-style compact)"
+            )
 
     def _encode(self, text: str) -> list[int]:
         bos = self.tokenizer.bos_token
