@@ -84,3 +84,21 @@ def test_a_card_is_written_only_into_a_model_folder_and_only_from_the_models_run
     assert main(["model-card", str(model), str(run)]) == 2
     assert "majority is a reference predictor, not this model" in capsys.readouterr().err
     assert not (model / "README.md").exists()
+
+
+def test_a_card_whose_yaml_header_is_broken_is_named_and_kept(tiny_model, tmp_path, capsys, built):
+    """A README.md with a broken YAML header raised yaml's ParserError traceback (issue 33's probe pass)."""
+    import shutil
+
+    from dvmap_app.cli import main
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    broken = "---\nlicense: [unclosed\n---\n# my notes\n"
+    (model / "README.md").write_text(broken)
+    argv = ["eval", "--model", str(model), "--dataset", str(built[0]), "--limit", "4", "--max-new-tokens", "2"]
+    assert main([*argv, "--bootstrap", "0", "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    assert main(["model-card", str(model), str(tmp_path / "run")]) == 2
+    assert "README.md: its YAML header cannot be read (while parsing a flow sequence" in capsys.readouterr().err
+    assert (model / "README.md").read_text() == broken

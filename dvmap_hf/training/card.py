@@ -149,7 +149,7 @@ def with_eval_results(folder: str | Path, runs: list[dict]) -> Path:
         if model.exists() and model.resolve() != folder.resolve():
             raise DvmapError(f"a run of {model} cannot go into the card of {folder}: evaluate {folder} itself")
     path = Path(folder) / "README.md"
-    card = ModelCard.load(path) if path.is_file() else ModelCard.from_template(ModelCardData(), template_str=_BARE)
+    card = _read_card(path) if path.is_file() else ModelCard.from_template(ModelCardData(), template_str=_BARE)
     fresh = eval_results(runs)
     key = lambda r: (r.dataset_type, r.dataset_config, r.dataset_split, r.metric_type)  # noqa: E731
     kept = [r for r in card.data.eval_results or [] if key(r) not in {key(f) for f in fresh}]
@@ -158,6 +158,19 @@ def with_eval_results(folder: str | Path, runs: list[dict]) -> Path:
     with atomic_file(path) as tmp:
         card.save(tmp)
     return path
+
+
+def _read_card(path: Path):
+    """The card at `path`, or one line naming it where its YAML header cannot be read (it is not rewritten:
+    what else it holds is the user's)."""
+    import yaml
+    from huggingface_hub import ModelCard
+
+    try:
+        return ModelCard.load(path)
+    except (yaml.YAMLError, ValueError) as exc:
+        reason = " ".join(str(exc).split())
+        raise DvmapError(f"{path}: its YAML header cannot be read ({reason}); fix it and run again") from None
 
 
 _BARE = "---\n{{ card_data }}\n---\n\n# {{ card_data.model_name or 'DVMap model' }}\n"
