@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DVMAP = [sys.executable, "-m", "dvmap_app.cli"]
+ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-probe-SECRET-4242"
 #: A small build (the tests' sizes): minutes, not the default's hour.
 PROFILES = (
@@ -57,8 +58,11 @@ class Probe:
 
 
 def as_user(argv: list[str]) -> list[str]:
-    """The command as an ordinary user: root ignores file modes, so a read-only folder would not be one."""
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv] if os.geteuid() == 0 else argv
+    """The command as an ordinary user: root ignores file modes, so a read-only folder would not be one. (The
+    SLURM script, which writes nothing, runs as is: its `exec` of an interpreter under /root would fail.)"""
+    if os.geteuid() != 0 or argv[0] == "bash":
+        return argv
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
 
 
 def environment(work: Path, env: dict | None = None) -> dict:
@@ -341,7 +345,22 @@ def concurrency_probes() -> list[Probe]:
         found = [str(p) for p in out.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
         return f"the key is in {found}" if found or SECRET in result.stdout + result.stderr else None
 
+    def two_builds(work: Path) -> str | None:
+        argv = [*DVMAP, "build", "--wvs", "wvs.sav", "--profiles-per-country", PROFILES, "--out", "ds-twice"]
+        shutil.rmtree(work / "ds-twice", ignore_errors=True)
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+        both = [subprocess.Popen(as_user([*argv, "--force"]), cwd=work, env=environment(work), **pipes) for _ in "ab"]
+        ended = [(b.wait(timeout=600), b.stderr.read()) for b in both]
+        if any("Traceback" in err for _, err in ended):
+            return "a traceback"
+        if all(rc for rc, _ in ended):
+            return "both failed"
+        check = run([*DVMAP, *EVAL[:4], "ds-twice", *EVAL[5:], "--out", "on-twice"], work)
+        return None if check.returncode == 0 else f"the folder left is not a dataset: {check.stderr[-200:]}"
+
     return [
+        Probe("`dvmap build`", "two builds into one folder at once (`--force`): a whole dataset is left",
+              two_builds, expect="custom"),
         Probe("`dvmap eval`", "two runs into one folder at once (tiny model)", two_at_once, expect="custom"),
         Probe("`dvmap eval`", "SIGINT mid-run, then the same command: metrics identical to an uninterrupted run",
               interrupted(signal.SIGINT, "sigint"), expect="custom"),
@@ -523,9 +542,9 @@ def loglik_probes() -> list[Probe]:
         Probe("`dvmap eval --scoring loglik`", "prompts past the model's max positions (64)",
               ["eval", "--model", "tiny-short", *LOGLIK[3:], "--out", "ll-short"], setup=short_model,
               absent=["ll-short"]),
-        Probe("`dvmap eval --scoring loglik`", "a row whose first option is empty text",
+        Probe("`dvmap eval --scoring loglik`", "an option of empty text (scored as `<answer></answer>`)",
               ["eval", "--model", "tiny", "--dataset", "ds-empty", *LOGLIK[5:], "--out", "ll-empty"],
-              setup=empty_option, absent=["ll-empty"]),
+              setup=empty_option, expect="ok"),
     ]  # fmt: skip
 
 
@@ -668,6 +687,12 @@ def train_probes() -> list[Probe]:
         Probe("`python -m dvmap_hf.training.cluster`", "a batch the processes cannot divide",
               [sys.executable, "-m", "dvmap_hf.training.cluster", "--nodes", "3", "--gpus-per-node", "7",
                "--config", "qwen3-8b", "--dry-run"]),
+        Probe("`training/slurm/grpo.slurm`", "dry run with a recipe that does not exist",
+              ["bash", str(ROOT / "training/slurm/grpo.slurm"), "--nodes", "2", "--config", "nope", "--dry-run"],
+              env={"PYTHON": sys.executable}),
+        Probe("`training/slurm/grpo.slurm`", "dry run of a sound plan",
+              ["bash", str(ROOT / "training/slurm/grpo.slurm"), "--nodes", "2", "--config", "qwen3-8b", "--dry-run"],
+              env={"PYTHON": sys.executable}, expect="ok", check=output_has("accelerate launch")),
         Probe("`python -m dvmap_hf.training.cluster`", "a sound plan", [sys.executable, "-m",
               "dvmap_hf.training.cluster", "--nodes", "2", "--config", "qwen3-8b", "--dry-run"], expect="ok"),
     ]  # fmt: skip
@@ -751,7 +776,7 @@ def judge(probe: Probe, work: Path) -> tuple[str, str]:
         trouble = probe.argv(work)
         return ("clear", "as it should") if trouble is None else ("unclear", trouble)
     before = {k: digest(work / k) for k in probe.keep}
-    argv = probe.argv if probe.argv[0] == sys.executable else [*DVMAP, *probe.argv]
+    argv = probe.argv if probe.argv[0] in (sys.executable, "bash") else [*DVMAP, *probe.argv]
     result = run(argv, work, probe.env, probe.timeout)
     said = (result.stderr.strip().splitlines() or [""])[-1].strip()[:200]
     lost = [k for k in probe.keep if digest(work / k) != before[k]]
