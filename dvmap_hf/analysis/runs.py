@@ -108,8 +108,8 @@ def semantic(
 
 
 def difficulty(run: str | Path) -> AnalysisResult:
-    from ..evaluation.report import entropy_vs_accuracy
     from ..evaluation.runner import evaluated_frame
+    from ..evaluation.scoring import entropy_vs_accuracy
 
     frame = evaluated_frame(run)
     result = entropy_vs_accuracy(frame)

@@ -1,4 +1,5 @@
-"""Scores, breakdowns, the markdown report, plots, and the paper-style table over several runs."""
+"""How a run reads: the markdown report, plots, metrics.json read back, and the paper-style table over runs
+(the figures themselves come from `scoring.py`)."""
 
 from __future__ import annotations
 
@@ -11,58 +12,9 @@ import pandas as pd
 from ..errors import DvmapError
 from ..io import atomic_file
 from ..paper import paper
-from .metrics import entropy
-from .statistics import DISTANCE_NOTE, RunRows, figures, intervals
+from .statistics import DISTANCE_NOTE
 
 METRICS_FILE = "metrics.json"
-
-
-def _scores(frame: pd.DataFrame, figures_: dict | None = None) -> dict:
-    """Rows and every figure but the per-rule accuracies (those are `accuracy_by_match`)."""
-    figures_ = figures(RunRows.from_frame(frame)) if figures_ is None else figures_
-    return {"rows": int(len(frame)), **{k: v for k, v in figures_.items() if not k.startswith("accuracy_")}}
-
-
-def _breakdown(frame: pd.DataFrame, column: str) -> dict[str, dict]:
-    return {str(key): _scores(part) for key, part in frame.groupby(column, sort=True)}
-
-
-def entropy_vs_accuracy(frame: pd.DataFrame) -> dict:
-    """Per question: entropy (natural log) of the real answers in this split vs accuracy; Pearson r
-    (the paper's `difficulty_r`: controversial questions are harder)."""
-    from scipy.stats import pearsonr
-
-    rows = []
-    for question_id, part in frame.groupby("question_id", sort=True):
-        rows.append(
-            {
-                "question_id": str(question_id),
-                "entropy": entropy(part["answer_index"].value_counts().to_numpy()),
-                "accuracy": float((part["parsed"] == part["answer_index"]).mean()),
-            }
-        )
-    table = pd.DataFrame(rows)
-    result = {"per_question": rows, "pearson_r": None, "p_value": None}
-    if len(table) >= 3 and table["entropy"].nunique() > 1 and table["accuracy"].nunique() > 1:
-        r, p = pearsonr(table["entropy"], table["accuracy"])
-        result.update(pearson_r=float(r), p_value=float(p))
-    return result
-
-
-def score(frame: pd.DataFrame, resamples: int = 0, seed: int = 0) -> dict:
-    """Overall scores, breakdowns per country / category / question, entropy vs accuracy, and (with
-    `resamples`) a profile-bootstrap interval for every overall figure."""
-    rows = RunRows.from_frame(frame)
-    overall = figures(rows)
-    return {
-        "overall": _scores(frame, overall),
-        "accuracy_by_match": {k.removeprefix("accuracy_"): v for k, v in overall.items() if k.startswith("accuracy_")},
-        "intervals": intervals(rows, resamples, seed),
-        "per_country": _breakdown(frame, "country"),
-        "per_category": _breakdown(frame, "category"),
-        "per_question": _breakdown(frame, "question_id"),
-        "entropy_vs_accuracy": entropy_vs_accuracy(frame),
-    }
 
 
 def _table(rows: dict[str, dict], label: str) -> str:

@@ -27,7 +27,8 @@ from ..redact import redact_url
 from .config import MATCH_RULES, REFERENCE_PREDICTORS, EvalConfig
 from .parsing import parse_answer
 from .predictors import StreamingPredictor, make_predictor
-from .report import METRICS_FILE, read_metrics, score, write_report
+from .report import METRICS_FILE, read_metrics, write_report
+from .scoring import score
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
