@@ -1,4 +1,4 @@
-"""`dvmap_hf/evaluation/backends.py`: the transformers and openai backends."""
+"""`dvmap_hf/evaluation/backends/`: the transformers and openai backends, and the HTTP layer under openai."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A predictor maps a batch of dataset rows to completions: strings, or for log-likelihood scoring records
 that carry each option's probability. Reference predictors (`reference.py`) need no LLM; model backends
-(`backends.py`) generate; `loglik.py` scores the options instead.
+(`backends/`) generate; `loglik.py` scores the options instead.
 """
 
 from __future__ import annotations
