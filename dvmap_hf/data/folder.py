@@ -113,8 +113,14 @@ def read_manifest(folder: str | Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def hub_offline() -> bool:
-    """Whether the Hub is off as `datasets` sees it: huggingface_hub's HF_HUB_OFFLINE, or HF_DATASETS_OFFLINE."""
+def hub_offline(for_what: str = "dataset") -> bool:
+    """Whether the Hub is off for what would reach it: a dataset as `datasets` sees it (HF_DATASETS_OFFLINE
+    if set, else HF_HUB_OFFLINE), a model as transformers and huggingface_hub see it (HF_HUB_OFFLINE). The
+    kit's one offline check, so that it refuses exactly what the library would fail to fetch."""
+    if for_what == "model":
+        from huggingface_hub import is_offline_mode
+
+        return is_offline_mode()
     from datasets import config
 
     return bool(config.HF_HUB_OFFLINE)

@@ -46,6 +46,7 @@ class LoglikScorer:
 
     name = "transformers-loglik"
     fallbacks = 0
+    rows_per_call = 0
 
     def __init__(self, backend):
         self.backend = backend
@@ -117,6 +118,7 @@ class VLLMLoglikScorer:
     name = "vllm-loglik"
     prompt_format = "chat template (vLLM's tokenizer)"
     fallbacks = 0
+    rows_per_call = 1024  # as VLLMBackend
 
     def __init__(self, backend):
         from vllm import SamplingParams

@@ -26,6 +26,9 @@ class Predictor(Protocol):
     prompt_format: str
     #: rows it could not answer itself and answered at random (reference predictors; 0 for models)
     fallbacks: int
+    #: the fewest rows a call should carry (0: `--batch-size` decides): vectorised reference predictors and
+    #: vLLM, which schedules inside a call, want large calls whatever `--batch-size` says
+    rows_per_call: int
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str | dict]:
         """One completion per row, in order; `batch_seed` seeds the batch's sampling."""
@@ -60,12 +63,10 @@ def make_predictor(spec: EvalConfig) -> Predictor:
 
 def _backend(model: str, backend: str, generation: InferenceConfig) -> Predictor:
     if backend == "transformers":
-        from huggingface_hub import is_offline_mode
-
-        from ..data.folder import looks_like_hub_id
+        from ..data.folder import hub_offline, looks_like_hub_id
         from .backends import TransformersBackend
 
-        if not Path(model).exists() and (not looks_like_hub_id(model) or is_offline_mode()):
+        if not Path(model).exists() and (not looks_like_hub_id(model) or hub_offline("model")):
             where = "the Hub is off (HF_HUB_OFFLINE)" if looks_like_hub_id(model) else "it is not a Hub id"
             raise DvmapError(f"model path {model!r} does not exist ({where})")
         return TransformersBackend.from_pretrained(model, generation)

@@ -25,6 +25,7 @@ class RandomPredictor:
 
     name = "random"
     prompt_format = "none (a reference predictor reads the row's attributes, not its prompt)"
+    rows_per_call = 4096  # vectorised: one call for the whole split
 
     def __init__(self, seed: int = 0):
         self.seed = seed

@@ -78,7 +78,7 @@ def run_robustness(spec: EvalConfig, attribute: str, flips: dict[str, str], out:
         for row in rows
     ]
     predictor = make_predictor(spec)
-    size, seed = batch_size(spec), spec.generation.seed
+    size, seed = batch_size(spec, predictor), spec.generation.seed
     before = predict_rows(predictor, rows, size, seed, {}, desc="as is", match=spec.match)
     after = predict_rows(predictor, flipped, size, seed, {}, desc="flipped", match=spec.match)
     frame = pd.DataFrame(

@@ -24,9 +24,9 @@ from ..data.sampling import sample_rows
 from ..errors import DvmapError
 from ..io import atomic_file, folder_lock
 from ..redact import redact_url
-from .config import MATCH_RULES, REFERENCE_PREDICTORS, EvalConfig
+from .config import MATCH_RULES, EvalConfig
 from .parsing import parse_answer
-from .predictors import StreamingPredictor, make_predictor
+from .predictors import Predictor, StreamingPredictor, make_predictor
 from .report import METRICS_FILE, read_metrics, write_report
 from .scoring import score
 
@@ -191,16 +191,10 @@ def _predict_streaming(predictor, rows, done, sink, desc, match, sync_every: flo
     return [finished[row["id"]] for row in rows]
 
 
-def batch_size(spec: EvalConfig) -> int:
-    """Rows per predictor call: reference predictors are vectorised and vLLM batches inside a call, so both
-    take large calls whatever --batch-size says (a larger --batch-size still raises them)."""
-    if spec.model in REFERENCE_PREDICTORS:
-        return max(spec.generation.batch_size, 4096)
-    if spec.backend == "vllm":
-        from .backends import VLLMBackend
-
-        return max(spec.generation.batch_size, VLLMBackend.rows_per_call)
-    return spec.generation.batch_size
+def batch_size(spec: EvalConfig, predictor: Predictor | None) -> int:
+    """Rows per predictor call: `--batch-size`, or more where the predictor asks for large calls
+    (`rows_per_call`); with no predictor (every row done) the batches only walk the finished rows."""
+    return max(spec.generation.batch_size, getattr(predictor, "rows_per_call", 0))
 
 
 def run_eval(spec: EvalConfig, out: str | Path) -> dict:
@@ -228,7 +222,7 @@ def _run_locked(spec: EvalConfig, out: Path, split) -> dict:
     records = predict_rows(
         predictor,
         rows,
-        batch_size(spec),
+        batch_size(spec, predictor),
         spec.generation.seed,
         done,
         sink=sink,

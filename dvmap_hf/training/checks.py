@@ -50,9 +50,7 @@ def check_gpu_extras(use_vllm: bool, attn_implementation: str | None) -> None:
 def check_inputs(dataset_name: str, model: str) -> None:
     """A missing local model or dataset fails at once, naming what makes it, instead of a Hub look-up that
     ends in "check your internet connection" a minute later."""
-    from huggingface_hub import is_offline_mode
-
-    from ..data.folder import looks_like_hub_id, resolve_dataset
+    from ..data.folder import hub_offline, looks_like_hub_id, resolve_dataset
     from ..errors import DvmapError
 
     try:
@@ -60,7 +58,7 @@ def check_inputs(dataset_name: str, model: str) -> None:
     except DvmapError as exc:
         raise SystemExit(f"dataset_name: {exc}") from None
     is_hub_id = looks_like_hub_id(model) and not Path(model).parent.is_dir()
-    if not Path(model).is_dir() and (is_offline_mode() or not is_hub_id):
+    if not Path(model).is_dir() and (hub_offline("model") or not is_hub_id):
         hint = (
             f"`dvmap tiny-model --out {model}` makes a tiny one for CPU runs" if "tiny" in model else "check the path"
         )

@@ -18,6 +18,7 @@ class TransformersBackend:
 
     name = "transformers"
     fallbacks = 0
+    rows_per_call = 0
 
     def __init__(self, model, tokenizer, generation: InferenceConfig):
         """Around a model already in memory (one being trained, or loaded by `from_pretrained`)."""
