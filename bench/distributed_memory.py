@@ -45,7 +45,7 @@ def held(trainer) -> dict:
 def worker(args) -> None:
     """One rank of a launch: a few SFT steps of the kit's trainer, then what this rank holds, as JSON."""
     from dvmap_hf.training.arguments import parse_sft
-    from dvmap_hf.training.mains import sft_trainer
+    from dvmap_hf.training.sft import sft_trainer
 
     flags = ["--config", str(ROOT / "training/recipes/tiny-cpu-sft.yaml"), "--model_name_or_path", args.model]
     flags += ["--dataset_name", args.dataset, "--max_steps", str(args.steps), "--learning_rate", "1e-5"]

@@ -25,7 +25,7 @@ STEPS = 8
 
 def _run(rewards: list[str], name: str):
     from dvmap_hf.training.arguments import parse_grpo
-    from dvmap_hf.training.mains import grpo_main
+    from dvmap_hf.training.grpo import grpo_main
 
     args = parse_grpo(
         [

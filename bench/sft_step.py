@@ -26,7 +26,7 @@ BATCHES, ROUNDS = 20, 3
 
 def _trainer():
     from dvmap_hf.training.arguments import parse_sft
-    from dvmap_hf.training.mains import sft_trainer
+    from dvmap_hf.training.sft import sft_trainer
 
     flags = ["--config", str(ROOT / "training/recipes/tiny-cpu-sft.yaml"), "--model_name_or_path", str(tiny_model())]
     flags += ["--dataset_name", str(dataset_folder(quickstart=True)), "--output_dir", str(workspace() / "sft-step")]

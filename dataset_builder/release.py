@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from dvmap_hf.data.codebook import ATTRIBUTES
-from dvmap_hf.data.folder import DATASET_FOLDER, MANIFEST, write_dataset_folder
+from dvmap_hf.data.folder import DATASET_FOLDER, MANIFEST
 from dvmap_hf.data.profiles import profile_id, profile_keys
 from dvmap_hf.data.prompts import (
     DEFAULT_SYSTEM_PROMPT,
@@ -30,6 +30,8 @@ from dvmap_hf.data.prompts import (
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.io import check_output_dir
 from dvmap_hf.options import one_of
+
+from .folder import write_dataset_folder
 
 PARQUET_SPLITS = {"train": ("corpus", "train"), "dev": ("corpus", "validation"), "test": ("corpus", "test")}
 BENCHMARK_FOLDERS = {

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from dvmap_hf.data.digest import file_sha256_beside
-from dvmap_hf.data.folder import DATASET_FOLDER, write_dataset_folder
+from dvmap_hf.data.folder import DATASET_FOLDER
 from dvmap_hf.io import check_output_dir
 from dvmap_hf.paper import SIZES, paper
 
 from .build import SPLITS, BuildConfig, assemble, read_source
 from .card import card_body, card_metadata
+from .folder import write_dataset_folder
 
 
 def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> dict:

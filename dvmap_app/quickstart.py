@@ -44,7 +44,9 @@ def train_tiny(out: Path, spec: QuickstartConfig, dataset: Path | None = None) -
     from dvmap_hf.data.sampling import sample_rows
     from dvmap_hf.training.arguments import parse_grpo, parse_sft
     from dvmap_hf.training.callbacks import HeldOutAccuracy
-    from dvmap_hf.training.mains import grpo_trainer, sft_trainer, train_and_publish
+    from dvmap_hf.training.grpo import grpo_trainer
+    from dvmap_hf.training.sft import sft_trainer
+    from dvmap_hf.training.stages import train_and_publish
     from dvmap_hf.training.tiny import TinyModelConfig, build_tiny_model
 
     recipes = resource_folder("recipes")

@@ -20,7 +20,7 @@ from dataset_builder import build_folder  # noqa: E402
 from dvmap_hf import hub  # noqa: E402
 from dvmap_hf.data.synth import SynthConfig, synthesize, write_synthetic_wvs  # noqa: E402
 from dvmap_hf.training.arguments import parse_sft  # noqa: E402
-from dvmap_hf.training.mains import sft_main  # noqa: E402
+from dvmap_hf.training.sft import sft_main  # noqa: E402
 from tests.support import ROOT, SMALL_SPEC, RecordingHub, release_rows, small_config  # noqa: E402
 
 

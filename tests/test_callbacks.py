@@ -34,7 +34,8 @@ def test_the_held_out_accuracy_reaches_the_reporters_and_leaves_trls_metrics_who
     from dvmap_hf.data.folder import load_split
     from dvmap_hf.training.arguments import parse_sft
     from dvmap_hf.training.callbacks import HeldOutAccuracy
-    from dvmap_hf.training.mains import sft_trainer, train_and_publish
+    from dvmap_hf.training.sft import sft_trainer
+    from dvmap_hf.training.stages import train_and_publish
     from tests.support import ROOT
 
     class Reporter(TrainerCallback):

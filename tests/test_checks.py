@@ -7,7 +7,7 @@ import os
 import pytest
 
 from dvmap_hf.training.arguments import parse_grpo
-from dvmap_hf.training.mains import grpo_main
+from dvmap_hf.training.grpo import grpo_main
 from tests.support import ROOT
 
 
@@ -75,7 +75,7 @@ def test_an_output_dir_that_is_a_file_is_named(tmp_path):
 
 def test_a_run_that_trains_nothing_or_over_a_finished_run_is_refused(workdir, cold_started, monkeypatch):
     from dvmap_hf.training.arguments import parse_grpo, parse_sft
-    from dvmap_hf.training.mains import grpo_main, sft_main
+    from dvmap_hf.training.sft import sft_main
 
     monkeypatch.chdir(workdir)
     recipe = str(ROOT / "training/recipes/tiny-cpu.yaml")

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from dvmap_hf.training.arguments import parse_sft
-from dvmap_hf.training.mains import sft_main
+from dvmap_hf.training.sft import sft_main
 from tests.support import accelerate_launch, free_port, largest_difference, log_history, weights
 
 pytestmark = pytest.mark.slow

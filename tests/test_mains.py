@@ -1,4 +1,4 @@
-"""`dvmap_hf/training/mains.py`: GRPO and SFT runs end to end (accelerate launch, resume, PEFT)."""
+"""`dvmap_hf/training/`: GRPO and SFT runs end to end (accelerate launch, resume, PEFT), and the trainers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from dvmap_app.cli import main as dvmap
 from dvmap_hf.training.arguments import parse_grpo, parse_sft
-from dvmap_hf.training.mains import grpo_main, sft_main
+from dvmap_hf.training.grpo import grpo_main
+from dvmap_hf.training.sft import sft_main
 from tests.support import ROOT, accelerate_launch
 
 
@@ -178,7 +179,7 @@ def test_completion_loss_equals_the_models_own_loss_and_gradients(tiny_model):
     the model's full-logits loss, averaged or summed over the Trainer's token count."""
     import torch
 
-    from dvmap_hf.training.mains import completion_loss
+    from dvmap_hf.training.trainers import completion_loss
 
     model, batch = _completion_batch(tiny_model)
     for items in (None, torch.tensor(11)):
@@ -197,7 +198,7 @@ def test_completion_loss_equals_the_models_own_loss_and_gradients(tiny_model):
 
 def test_completion_loss_refuses_a_model_that_ignores_the_mask(tiny_model):
     """A model that returns logits at every position for a boolean `logits_to_keep` is named, not mis-scored."""
-    from dvmap_hf.training.mains import completion_loss
+    from dvmap_hf.training.trainers import completion_loss
 
     model, batch = _completion_batch(tiny_model)
     forward = model.forward

@@ -12,17 +12,62 @@ for small models and CPU runs.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from .checks import check_launch_extras
+
+if TYPE_CHECKING:  # trl, transformers and the trainers load only once the launch's extras are checked
+    from trl import ModelConfig, SFTConfig
+
+    from .arguments import DVMapScriptArguments
+    from .trainers import DVMapSFTTrainer
 
 
 def main(argv: list[str] | None = None):
     check_launch_extras()
     from .arguments import parse_sft, with_recipe_path
-    from .mains import sft_main
 
     argv = with_recipe_path(sys.argv[1:] if argv is None else list(argv))
     return sft_main(*parse_sft(argv), argv=argv)
+
+
+def sft_trainer(
+    script_args: DVMapScriptArguments, training_args: SFTConfig, model_args: ModelConfig, argv=None
+) -> DVMapSFTTrainer:
+    """The cold start: SFT on the gold option in the answer format the prompt asks for."""
+    from trl import get_peft_config
+
+    from .corpus import load_training_data, to_prompt_completion
+    from .stages import prepare, run_info
+    from .trainers import DVMapSFTTrainer
+
+    prepare(script_args, training_args, model_args, use_vllm=False)
+    train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
+    keep = ["prompt", "completion"]
+    train = train.map(to_prompt_completion).select_columns(keep)
+    evaluation = evaluation.map(to_prompt_completion).select_columns(keep) if evaluation is not None else None
+    trainer = DVMapSFTTrainer(
+        model=model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        peft_config=get_peft_config(model_args),
+    )
+    if len(trainer.train_dataset) == 0:
+        raise SystemExit(
+            f"max_length {training_args.max_length}: no training example is left (every one is longer or fully "
+            "masked); raise max_length"
+        )
+    trainer.token_metrics = script_args.token_metrics
+    trainer.run_info = run_info(script_args, model_args, argv, method="SFT")
+    return trainer
+
+
+def sft_main(script_args, training_args, model_args, argv=None) -> DVMapSFTTrainer:
+    from .stages import train_and_publish
+
+    trainer = sft_trainer(script_args, training_args, model_args, argv)
+    return train_and_publish(trainer, "DVMap SFT cold start (dvmap-hf)")
 
 
 if __name__ == "__main__":
