@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from .data.folder import looks_like_hub_id, read_manifest
-from .errors import DvmapError
-from .io import model_folder
+from .io import errors_as, model_folder
 from .options import OptionError
 from .resources import resource_folder
 
@@ -25,13 +22,9 @@ def _check_repo_id(repo_id: str) -> None:
         raise OptionError("repo_id", f"must be a Hub id <owner>/<name>, not {repo_id!r}")
 
 
-@contextmanager
-def _pushing(repo_id: str) -> Iterator[None]:
+def _pushing(repo_id: str):
     """Network, auth and permission errors of a push end here, as one line (the token is not in them)."""
-    try:
-        yield
-    except Exception as exc:
-        raise DvmapError(f"push to {repo_id} failed: {type(exc).__name__}: {exc}") from exc
+    return errors_as(Exception, lambda exc: f"push to {repo_id} failed: {type(exc).__name__}: {exc}")
 
 
 def push_dataset_folder(
@@ -65,9 +58,11 @@ METRIC_NAMES = ("likert_consistency", "wasserstein_distance", "distribution_dist
 
 
 def push_metrics(namespace: str, private: bool = False) -> list[str]:
-    """Upload each evaluate module as a Gradio Space named like its script, with the numpy core beside it."""
+    """Upload each evaluate module as a Gradio Space named like its script, with the numpy core and the modules'
+    shared piece beside it."""
     api, urls = hub_api(), []
     core = Path(__file__).resolve().parent / "evaluation" / "metrics.py"  # numpy only: runs alone on a Space
+    shared = core.with_name("metric_module.py")  # what the three modules share
     for name in METRIC_NAMES:
         repo_id = f"{namespace}/{name}"
         with _pushing(repo_id):
@@ -78,13 +73,14 @@ def push_metrics(namespace: str, private: bool = False) -> list[str]:
                 repo_type="space",
                 commit_message=f"Upload {name} (dvmap-hf)",
             )
-            api.upload_file(
-                path_or_fileobj=str(core),
-                path_in_repo="metrics_core.py",
-                repo_id=repo_id,
-                repo_type="space",
-                commit_message="Upload the numpy core of the DVMap metrics",
-            )
+            for source, name_in_repo in ((core, "metrics_core.py"), (shared, "metric_module.py")):
+                api.upload_file(
+                    path_or_fileobj=str(source),
+                    path_in_repo=name_in_repo,
+                    repo_id=repo_id,
+                    repo_type="space",
+                    commit_message=f"Upload {name_in_repo} of the DVMap metrics",
+                )
         urls.append(f"https://huggingface.co/spaces/{repo_id}")
     return urls
 

@@ -122,12 +122,20 @@ def atomic_dir(
 
 
 @contextmanager
-def _writable(folder: Path) -> Iterator[None]:
-    """Name the folder the user gave when it cannot be written, not the temporary or lock file in it."""
+def errors_as(kinds: type[BaseException] | tuple, say) -> Iterator[None]:
+    """Exceptions of `kinds` raised inside become one `DvmapError` line, `say(exc)`: what the user gave and
+    what to do, not a library's traceback."""
     try:
         yield
-    except PermissionError as exc:
-        raise DvmapError(f"{folder}: cannot write there ({exc.strerror}); choose a folder you can write") from None
+    except kinds as exc:
+        raise DvmapError(say(exc)) from exc
+
+
+def _writable(folder: Path):
+    """Name the folder the user gave when it cannot be written, not the temporary or lock file in it."""
+    return errors_as(
+        PermissionError, lambda exc: f"{folder}: cannot write there ({exc.strerror}); choose a folder you can write"
+    )
 
 
 @contextmanager

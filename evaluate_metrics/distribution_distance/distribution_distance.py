@@ -1,16 +1,9 @@
 """Distribution distances (total variation, Jensen-Shannon) between predicted and real answer distributions."""
 
-import datasets
-import evaluate
-
-_CITATION = """\
-@inproceedings{dvmap2026,
-  title     = {Fine-Grained Pluralistic Value Alignment via High-Consensus Demographic-Value Mapping},
-  booktitle = {Proceedings of the 64th Annual Meeting of the Association for Computational Linguistics (ACL)},
-  year      = {2026},
-  note      = {arXiv:2605.14420}
-}
-"""
+try:  # a module, not its names: evaluate takes the first Metric class it finds here as the module's
+    from dvmap_hf.evaluation import metric_module as shared
+except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads it beside this file
+    import metric_module as shared
 
 _DESCRIPTION = """\
 Per group (e.g. country x question), the predicted and the real answers give two probability
@@ -41,21 +34,6 @@ Examples:
 """
 
 
-@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class DistributionDistance(evaluate.Metric):
-    def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}
-            ),
-        )
-
+class DistributionDistance(shared.DVMapMetric, description=_DESCRIPTION, inputs=_KWARGS_DESCRIPTION):
     def _compute(self, predictions, references, num_options=None, groups=None, probabilities=None):
-        try:
-            from dvmap_hf.evaluation.metrics import distribution_distances
-        except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file
-            from metrics_core import distribution_distances
-        return distribution_distances(predictions, references, num_options, groups, probabilities)
+        return shared.core().distribution_distances(predictions, references, num_options, groups, probabilities)

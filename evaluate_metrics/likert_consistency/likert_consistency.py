@@ -1,16 +1,9 @@
 """Likert Consistency (DVMap, ACL 2026): closeness of a predicted option to the real one on an ordinal scale."""
 
-import datasets
-import evaluate
-
-_CITATION = """\
-@inproceedings{dvmap2026,
-  title     = {Fine-Grained Pluralistic Value Alignment via High-Consensus Demographic-Value Mapping},
-  booktitle = {Proceedings of the 64th Annual Meeting of the Association for Computational Linguistics (ACL)},
-  year      = {2026},
-  note      = {arXiv:2605.14420}
-}
-"""
+try:  # a module, not its names: evaluate takes the first Metric class it finds here as the module's
+    from dvmap_hf.evaluation import metric_module as shared
+except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads it beside this file
+    import metric_module as shared
 
 _DESCRIPTION = """\
 Likert Consistency LC = 1 - mean(|yhat - y| / (K - 1)) over rows, where yhat and y are 0-based option
@@ -35,24 +28,10 @@ Examples:
 """
 
 
-@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class LikertConsistency(evaluate.Metric):
-    def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}
-            ),
-        )
-
+class LikertConsistency(shared.DVMapMetric, description=_DESCRIPTION, inputs=_KWARGS_DESCRIPTION):
     def _compute(self, predictions, references, num_options=None):
-        try:
-            from dvmap_hf.evaluation.metrics import invalid_rate, likert_consistency
-        except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the numpy core beside this file
-            from metrics_core import invalid_rate, likert_consistency
+        metrics = shared.core()
         return {
-            "likert_consistency": likert_consistency(predictions, references, num_options),
-            "invalid_rate": invalid_rate(predictions),
+            "likert_consistency": metrics.likert_consistency(predictions, references, num_options),
+            "invalid_rate": metrics.invalid_rate(predictions),
         }

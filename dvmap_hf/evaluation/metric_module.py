@@ -1,0 +1,47 @@
+"""What the three `evaluate` modules (`evaluate_metrics/`) share: the citation, the input features, the
+`evaluate.Metric` base that reports them, and the numpy core they compute with. Installed with the kit; on
+a Hub Space, `dvmap push-metrics` uploads this file beside each module as `metric_module.py` and the core
+as `metrics_core.py`, so a module runs there without the kit."""
+
+import datasets
+import evaluate
+
+CITATION = """\
+@inproceedings{dvmap2026,
+  title     = {Fine-Grained Pluralistic Value Alignment via High-Consensus Demographic-Value Mapping},
+  booktitle = {Proceedings of the 64th Annual Meeting of the Association for Computational Linguistics (ACL)},
+  year      = {2026},
+  note      = {arXiv:2605.14420}
+}
+"""
+
+#: Option indices arrive as floats, so that 1.7 reaches the core and is refused there, never truncated.
+FEATURES = datasets.Features({"predictions": datasets.Value("float64"), "references": datasets.Value("float64")})
+
+
+def core():
+    """The numpy core: the installed kit's `dvmap_hf.evaluation.metrics`, or on a Space its uploaded copy."""
+    try:
+        from dvmap_hf.evaluation import metrics
+    except ImportError:
+        import metrics_core as metrics
+    return metrics
+
+
+class DVMapMetric(evaluate.Metric):
+    """An `evaluate.Metric` whose card text is the module's own description and inputs, given as class
+    keywords (`class WD(DVMapMetric, description=..., inputs=...)`); they head its docstring too, as
+    `evaluate`'s `add_start_docstrings` would put them."""
+
+    description = ""
+    inputs = ""
+
+    def __init_subclass__(cls, description: str = "", inputs: str = "", **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.description, cls.inputs = description, inputs
+        cls.__doc__ = description + inputs + (cls.__doc__ or "")
+
+    def _info(self):
+        return evaluate.MetricInfo(
+            description=self.description, citation=CITATION, inputs_description=self.inputs, features=FEATURES
+        )
