@@ -24,10 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dvmap_hf.data.codebook import ATTRIBUTE_NAMES, NOT_ANSWERED, QUESTIONS, Question
-from dvmap_hf.data.consensus import answer_matrix, consensus_stats, pair_table
+from dvmap_hf.data.consensus import PairTable, answer_matrix, consensus_stats, pair_table
 from dvmap_hf.data.profiles import profile_frame, profile_id
 from dvmap_hf.data.prompts import render_prompt_texts, system_message
-from dvmap_hf.data.schema import as_arrow, messages_array
+from dvmap_hf.data.schema import COUNTS, as_arrow, messages_array
 from dvmap_hf.data.wvs import WVSData, read_wvs
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.options import OptionError
@@ -154,11 +154,16 @@ def _share_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _rows(
-    rows: pd.DataFrame, pool: ProfilePool, questions: dict[str, pa.Array], style: str, system: str | None
+    rows: pd.DataFrame,
+    pool: ProfilePool,
+    questions: dict[str, pa.Array],
+    style: str,
+    system: str | None,
+    counts: PairTable | None = None,
 ) -> pa.Table:
     """The kept (profile, question) pairs of one split as rows of the dataset schema, sorted by country,
-    profile id and question order, so that equal inputs give equal files. Built column by column in
-    arrow: no object per row."""
+    profile id and question order, so that equal inputs give equal files; with `counts` (a distributional
+    build) each pair's answer counts beside its mode. Built column by column in arrow: no object per row."""
     profile, question = rows["profile"].to_numpy(), rows["question"].to_numpy()
     country_rank = pool.country_rank[profile]
     order = np.lexsort((question, pool.keys[profile], country_rank))
@@ -192,6 +197,8 @@ def _rows(
             system,
         ),
     }
+    if counts is not None:  # the frame's index is each pair's position in the pair table
+        columns[COUNTS] = counts.answer_counts(rows.index.to_numpy()[order], np.diff(offsets)[question])
     return as_arrow(columns)
 
 
@@ -227,10 +234,13 @@ def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
                 f"(consensus={config.consensus}, min_support={config.min_support})"
             )
     question_columns = _question_columns(questions)
+    counts = table if config.consensus == "distribution" else None
     tables = (
         (
             key,
-            _rows(rows, pool, question_columns, config.prompt_style, system_message(config.system_prompt, key[0])),
+            _rows(
+                rows, pool, question_columns, config.prompt_style, system_message(config.system_prompt, key[0]), counts
+            ),
         )
         for key, rows in selected.items()
     )

@@ -53,6 +53,10 @@ KEPT = {
     "as in the paper",
     "majority": "each with the most frequent answer of the profile's respondents, whatever their agreement "
     "(`--consensus majority`: `entropy` gives each row's H; the paper keeps H = 0 only)",
+    "distribution": "each with the respondents' answer counts in scale order (`answer_counts`, summing to "
+    "`support`) and their most frequent answer as `answer` (ties to the earlier option), whatever their "
+    "agreement (`--consensus distribution`: `entropy` gives each row's H; the paper keeps H = 0 only, which "
+    "`answer_counts` with one non-zero entry are)",
 }
 
 
@@ -108,7 +112,8 @@ among rows of the same split, country and question) and `prompt` (chat messages,
   share of respondents whose profile is shared: {stats["share_respondents_with_shared_profile"]:.1%}
   (paper: {paper("shared_profiles")});
   divergent (profile, question) pairs: {stats["share_pairs_divergent"]:.1%} of pairs,
-  {stats["share_answers_in_divergent_pairs"]:.1%} of answers (paper: {paper("divergent_dropped")} of samples dropped).
+  {stats["share_answers_in_divergent_pairs"]:.1%} of answers (paper: {paper("divergent_dropped")} of samples dropped);
+  pairs kept {stats["pairs_kept"]:,}, of which {stats.get("share_kept_divergent", 0.0):.1%} with H > 0.
 - Training countries: {", ".join(parameters["training_countries"])}; UK unit: `{parameters["uk"]}`
   (`merge`: Great Britain 826/GBR and Northern Ireland 909/NIR form "United Kingdom of Great Britain and
   Northern Ireland").

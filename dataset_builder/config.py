@@ -58,7 +58,8 @@ class BuildConfig:
     cross_value_questions: tuple[str, ...] = tuple(q.id for q in CROSS_VALUE_QUESTIONS)
     consensus: str = option(
         "strict",
-        "strict (H == 0: every respondent agrees) or majority (the mode answer, H >= 0)",
+        "strict (H == 0: every respondent agrees), majority (the mode answer, H >= 0) or distribution (the mode "
+        "and every pair's answer counts)",
         choices=CONSENSUS_MODES,
     )
     min_support: int = option(1, "least respondents behind a (profile, question) row")

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from dvmap_hf.data.folder import DATASET_FOLDER, MANIFEST
-from dvmap_hf.data.schema import CONFIG_SPLITS, FEATURES, as_arrow
+from dvmap_hf.data.schema import CONFIG_SPLITS, as_arrow, features_of
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.io import atomic_dir
 
@@ -39,7 +39,9 @@ def _write_parquet(table: pa.Table, folder: Path, split: str) -> str:
     return name
 
 
-def _card_yaml(files: dict[tuple[str, str], str], sizes: dict[tuple[str, str], int], extra: dict) -> str:
+def _card_yaml(
+    files: dict[tuple[str, str], str], sizes: dict[tuple[str, str], int], extra: dict, columns: list[str]
+) -> str:
     from datasets import DatasetInfo, SplitDict, SplitInfo
     from datasets.info import DatasetInfosDict
     from huggingface_hub import DatasetCardData
@@ -64,7 +66,7 @@ def _card_yaml(files: dict[tuple[str, str], str], sizes: dict[tuple[str, str], i
         for split in CONFIG_SPLITS[config]:
             if (config, split) in files:
                 splits.add(SplitInfo(name=split, num_examples=sizes[config, split]))
-        infos[config] = DatasetInfo(features=FEATURES, splits=splits)
+        infos[config] = DatasetInfo(features=features_of(columns), splits=splits)
     DatasetInfosDict(infos).to_dataset_card_data(card)
     return yaml.safe_dump(card.to_dict(), sort_keys=False, allow_unicode=True, width=1000)
 
@@ -85,7 +87,7 @@ def write_dataset_folder(
     """
     items = tables.items() if isinstance(tables, Mapping) else tables
     with atomic_dir(out, force, inputs, DATASET_FOLDER) as tmp, ThreadPoolExecutor(1) as writer:
-        pending, sizes = {}, {}
+        pending, sizes, columns = {}, {}, []
         for (config, split), rows in items:
             if split not in CONFIG_SPLITS.get(config, ()):
                 raise DvmapError(f"unknown config/split {config}/{split}")
@@ -93,9 +95,9 @@ def write_dataset_folder(
             folder = tmp / "data" / config
             folder.mkdir(parents=True, exist_ok=True)
             pending[config, split] = writer.submit(_write_parquet, table, folder, split)
-            sizes[config, split] = table.num_rows
+            sizes[config, split], columns = table.num_rows, table.column_names
         files = {key: f"data/{key[0]}/{name.result()}" for key, name in pending.items()}
-        front = _card_yaml(files, sizes, card_metadata)
+        front = _card_yaml(files, sizes, card_metadata, columns)
         (tmp / "README.md").write_text(f"---\n{front}---\n\n{card_body.strip()}\n", encoding="utf-8")
         manifest = {
             **manifest,

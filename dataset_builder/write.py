@@ -58,8 +58,9 @@ def format_report(report: dict) -> str:
         f"respondents in scope {stats['respondents']:,}, profiles {stats['profiles']:,}",
         f"respondents sharing their profile: {stats['share_respondents_with_shared_profile']:.1%} "
         f"(paper {paper('shared_profiles')})",
-        f"divergent pairs dropped: {stats['share_pairs_divergent']:.1%} of pairs, "
+        f"divergent pairs (H > 0; the strict filter drops them): {stats['share_pairs_divergent']:.1%} of pairs, "
         f"{stats['share_answers_in_divergent_pairs']:.1%} of answers (paper {paper('divergent_dropped')})",
+        f"pairs kept: {stats['pairs_kept']:,} ({stats['share_kept_divergent']:.1%} with H > 0)",
     ]
     lines += [f"shortfall: {line}" for line in report["shortfalls"][:10]]
     if len(report["shortfalls"]) > 10:

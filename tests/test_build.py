@@ -150,3 +150,25 @@ def test_silent_data_defects_are_named_with_the_files_own_rows(tmp_path):
     with pytest.raises(DvmapError, match="column Q46 \\(value question\\) has no answer"):
         build_folder(BuildConfig(wvs=tmp_path / "blank.csv"), tmp_path / "o3")
     assert not any((tmp_path / name).exists() for name in ("o1", "o2", "o3"))
+
+
+def test_a_distributional_build_keeps_every_pair_with_its_answer_counts(wvs_sav, tmp_path):
+    """`--consensus distribution`: every pair the majority mode keeps, with its counts in scale order summing
+    to its support and peaking at its `answer` (ties to the earlier option); the strict build keeps its
+    schema (no counts column) and its rows."""
+    import numpy as np
+
+    build_folder(small_config(wvs_sav, consensus="distribution"), tmp_path / "dist")
+    build_folder(small_config(wvs_sav, consensus="majority"), tmp_path / "majority")
+    build_folder(small_config(wvs_sav), tmp_path / "strict")
+    dist, majority = _load(tmp_path / "dist", "corpus")["train"], _load(tmp_path / "majority", "corpus")["train"]
+    assert dist["id"] == majority["id"] and dist["answer"] == majority["answer"]
+    rows = zip(dist["answer_counts"], dist["support"], dist["num_options"], dist["answer_index"], dist["entropy"])
+    for counts, support, k, answer, entropy in rows:
+        assert len(counts) == k and sum(counts) == support and int(np.argmax(counts)) == answer
+        assert (entropy > 0) == (np.count_nonzero(counts) > 1)
+    assert any(e > 0 for e in dist["entropy"])  # the synthetic sample has profiles that disagree
+    strict = _load(tmp_path / "strict", "cross_value")["test"]
+    assert "answer_counts" not in strict.column_names
+    card = (tmp_path / "dist" / "README.md").read_text()
+    assert "`answer_counts`" in card and "with H > 0" in card

@@ -57,3 +57,10 @@ def test_pair_table_matches_a_plain_groupby(rows):
     assert (strict["distinct"] == 1).all() and (strict["entropy"] == 0).all()
     assert len(table.kept("majority")) == len(got)
     assert (table.kept("majority", min_support=2)["support"] >= 2).all()
+    # the distributional mode keeps what majority keeps, with each pair's counts: a plain value_counts
+    assert table.kept("distribution").equals(table.kept("majority"))
+    kept = table.kept("distribution")
+    counts = table.answer_counts(kept.index.to_numpy(), np.full(len(kept), 5)).to_pylist()
+    for (pair, question), row_counts in zip(zip(kept["profile"], kept["question"]), counts, strict=True):
+        answers = long[(long.profile == pair) & (long.question == question)]["answer"]
+        assert row_counts == [int((answers == option).sum()) for option in range(5)]

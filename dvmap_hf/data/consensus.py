@@ -3,7 +3,9 @@
 Entropy uses the natural log (a near-uniform 3-way split gives H ~= 1.09, as the paper's Fig. 1
 implies). `strict` keeps pairs with H == 0 (every respondent of the profile gave the same answer,
 the paper's filter); `majority` keeps every pair with its mode answer (the H >= 0 ablation; ties
-go to the option earlier in scale order). All of it is numpy over the whole file: no per-row loops.
+go to the option earlier in scale order); `distribution` keeps every pair as `majority` does and with it
+the respondents' answer counts in scale order (they sum to `support`). All of it is numpy over the whole
+file: no per-row loops.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from .codebook import Question
 
 if TYPE_CHECKING:  # pandas is imported where frames are made: `dvmap --help` stays light
     import pandas as pd
+    import pyarrow as pa
 
     from .wvs import WVSData
 
-CONSENSUS_MODES = ("strict", "majority")
+CONSENSUS_MODES = ("strict", "majority", "distribution")
 
 
 def answer_matrix(data: WVSData, questions: list[Question]) -> np.ndarray:
@@ -46,6 +49,17 @@ class PairTable:
     """One row per (profile, question) with at least one valid answer."""
 
     frame: pd.DataFrame  # profile (int), question (int), answer_index (mode), support, entropy, distinct
+    counts: np.ndarray  # options x pairs: how many of the pair's respondents gave each option (frame's order)
+
+    def answer_counts(self, pairs: np.ndarray, num_options: np.ndarray) -> pa.ListArray:
+        """Each pair's counts over its own `num_options` options, in scale order, as an arrow list column."""
+        import pyarrow as pa
+
+        rows = np.zeros((len(pairs), max(len(self.counts), int(num_options.max(initial=0)))), dtype=np.int32)
+        rows[:, : len(self.counts)] = self.counts[:, pairs].T
+        keep = np.arange(rows.shape[1]) < num_options[:, None]
+        offsets = np.r_[0, np.cumsum(num_options)].astype(np.int32)
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(rows[keep], pa.int32()))
 
     def kept(self, consensus: str = "strict", min_support: int = 1) -> pd.DataFrame:
         one_of("consensus", consensus, CONSENSUS_MODES)
@@ -92,7 +106,7 @@ def pair_table(profile: np.ndarray, answers: np.ndarray) -> PairTable:
             "distinct": distinct.astype(np.int16),
         }
     )
-    return PairTable(frame)
+    return PairTable(frame, counts)
 
 
 def _mode_and_entropy(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,4 +138,5 @@ def consensus_stats(profile: np.ndarray, pairs: PairTable, consensus: str, min_s
             float(frame.loc[divergent, "support"].sum() / frame["support"].sum()) if len(frame) else 0.0
         ),
         "pairs_kept": int(len(kept)),
+        "share_kept_divergent": float((kept["distinct"] > 1).mean()) if len(kept) else 0.0,
     }

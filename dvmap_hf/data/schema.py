@@ -33,6 +33,15 @@ FEATURES = Features(
 )
 COLUMNS = list(FEATURES)
 ARROW_SCHEMA = FEATURES.arrow_schema  # carries the `datasets` features in its metadata
+#: A distributional build (`--consensus distribution`) adds each pair's answer counts, in scale order.
+COUNTS = "answer_counts"
+FEATURES_WITH_COUNTS = Features({**FEATURES, COUNTS: List(Value("int32"))})
+
+
+def features_of(columns) -> Features:
+    """The schema of rows with these columns: the shared one, or with `answer_counts` the distributional one."""
+    return FEATURES_WITH_COUNTS if COUNTS in columns else FEATURES
+
 
 #: Config name -> its splits, in the order the card lists them. `corpus` is the default config.
 CONFIG_SPLITS = {
@@ -59,13 +68,17 @@ def messages_array(texts: pa.Array, system: str | None = None) -> pa.ListArray:
 
 def as_arrow(rows: pa.Table | pd.DataFrame | Mapping[str, pa.Array]) -> pa.Table:
     """Rows of the schema (a table, a frame, or arrow columns by name) as an arrow table with the schema's
-    types, column order and `datasets` metadata: what every dataset folder's parquet files hold."""
+    types, column order and `datasets` metadata: what every dataset folder's parquet files hold (with
+    `answer_counts` where the rows carry it)."""
+    names = rows.column_names if isinstance(rows, pa.Table) else list(rows)
+    schema = features_of(names).arrow_schema
+    columns = list(schema.names)
     if isinstance(rows, pa.Table):
-        return rows.select(COLUMNS).cast(ARROW_SCHEMA)
+        return rows.select(columns).cast(schema)
     if isinstance(rows, pd.DataFrame):
-        table = pa.Table.from_pandas(rows[COLUMNS], schema=ARROW_SCHEMA, preserve_index=False)
-        return table.replace_schema_metadata(ARROW_SCHEMA.metadata)
-    missing = [name for name in COLUMNS if name not in rows]
+        table = pa.Table.from_pandas(rows[columns], schema=schema, preserve_index=False)
+        return table.replace_schema_metadata(schema.metadata)
+    missing = [name for name in columns if name not in rows]
     if missing:
         raise ValueError(f"rows lack the schema's columns {missing}")
-    return pa.Table.from_arrays([rows[f.name].cast(f.type) for f in ARROW_SCHEMA], schema=ARROW_SCHEMA)
+    return pa.Table.from_arrays([rows[f.name].cast(f.type) for f in schema], schema=schema)
