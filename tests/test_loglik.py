@@ -183,3 +183,22 @@ def test_rows_past_the_models_positions_are_refused_not_scored(built, tiny_model
     err = capsys.readouterr().err
     assert "tokens, more than the model's max_position_embeddings 64" in err and "row " in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("logprob", [float("nan"), float("-inf")])
+def test_a_model_without_numbers_is_refused_not_scored_as_its_first_option(
+    built, tiny_model, tmp_path, capsys, logprob
+):
+    """NaN log-probabilities (a float16 overflow) were scored as the first option with NaN probabilities, and
+    all -inf (no option possible) alike (issue 33, the distributional probes): now the row is named."""
+    from dvmap_hf.evaluation.loglik import LoglikScorer
+
+    def broken(self, pairs):
+        return [[logprob] * len(options) for _, options in pairs]
+
+    argv = ["eval", "--model", str(tiny_model), "--dataset", str(built[0]), "--scoring", "loglik", "--limit", "4"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LoglikScorer, "batch_logprobs", broken)
+        assert main([*argv, "--bootstrap", "0", "--out", str(tmp_path / "r")]) == 2
+    assert "the model's option log-probabilities are" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

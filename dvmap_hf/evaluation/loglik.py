@@ -31,9 +31,18 @@ def option_probabilities(logprobs: Sequence[float]) -> list[float]:
     return (shares / shares.sum()).tolist()
 
 
-def scored(options: Sequence[str], logprobs: Sequence[float]) -> dict:
-    """A prediction record's fields from the options' log-probabilities (ties: the earlier option)."""
-    best = int(np.argmax(logprobs))
+def scored(row: dict, logprobs: Sequence[float]) -> dict:
+    """A prediction record's fields from the row's options' log-probabilities (ties: the earlier option). A
+    NaN, or no option with a probability above zero, is a model that computes no numbers (float16 overflow is
+    the usual cause): refused, naming the row, rather than scored as its first option with NaN probabilities."""
+    values = np.asarray(logprobs, dtype=np.float64)
+    if np.isnan(values).any() or not np.isfinite(values).any():
+        raise DvmapError(
+            f"row {row['id']}: the model's option log-probabilities are {[float(x) for x in values]}, not numbers "
+            "to score; run the model in float32 or bfloat16 (--dtype), or check its weights"
+        )
+    options = row["options"]
+    best = int(np.argmax(values))
     return {
         "completion": answer_text(options[best]),
         "option_logprobs": [float(x) for x in logprobs],
@@ -109,7 +118,7 @@ class LoglikScorer:
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[dict]:
         scores = self.batch_logprobs([self.pairs(row) for row in rows])
-        return [scored(row["options"], logprobs) for row, logprobs in zip(rows, scores, strict=True)]
+        return [scored(row, logprobs) for row, logprobs in zip(rows, scores, strict=True)]
 
 
 class VLLMLoglikScorer:
@@ -145,6 +154,6 @@ class VLLMLoglikScorer:
         ]
         records, at = [], 0
         for row in rows:
-            records.append(scored(row["options"], totals[at : at + len(row["options"])]))
+            records.append(scored(row, totals[at : at + len(row["options"])]))
             at += len(row["options"])
         return records
