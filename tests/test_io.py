@@ -75,6 +75,10 @@ def test_an_unwritable_folder_is_named_not_the_temporary_or_lock_file_in_it(tmp_
     with pytest.raises(DvmapError, match=f"^{tmp_path / 'ro'}: cannot write there \\(Permission denied\\)"):
         with io.atomic_file(tmp_path / "ro" / "metrics.json"):
             pass
+    monkeypatch.setattr(io.tempfile, "mkdtemp", refused)  # a dataset or model folder: "ro/.ds.tmp-8561-x" before
+    with pytest.raises(DvmapError, match=f"^{tmp_path / 'ro'}: cannot write there"):
+        with io.atomic_dir(tmp_path / "ro" / "ds"):
+            pass
     monkeypatch.setattr(Path, "write_text", refused)
     with pytest.raises(DvmapError, match=f"^{tmp_path / 'ro'}: cannot write there"):
         with io.folder_lock(tmp_path / "ro" / "run"):

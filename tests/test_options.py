@@ -38,7 +38,11 @@ def test_command_line_defaults_are_the_library_defaults(argv, classes):
 
 def test_every_option_lists_its_allowed_values(capsys):
     for command, flags in {
-        "build": ["--consensus {strict,majority,distribution}", "--uk {merge,gbr-only}", "--system-prompt {release,none}"],
+        "build": [
+            "--consensus {strict,majority,distribution}",
+            "--uk {merge,gbr-only}",
+            "--system-prompt {release,none}",
+        ],
         "eval": ["--backend {transformers,vllm,openai}", "--match {strict,release}", "--scoring {generate,loglik}"],
         "analyze": ["{entropy,importance,consensus,semantic,difficulty}"],
     }.items():
