@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import evaluate
 import pytest
@@ -68,3 +69,26 @@ def test_the_modules_say_what_is_wrong_with_their_input():
         lc.compute(predictions=[0], references=[0])
     with pytest.raises(ValueError, match="could not convert string to float: 'a'"):
         lc.compute(predictions=["a"], references=[0], num_options=4)
+
+
+@pytest.mark.parametrize("name", ["likert_consistency", "wasserstein_distance", "distribution_distance"])
+def test_every_module_passes_its_own_doctest(name, monkeypatch):
+    """evaluate's convention (`doctest.testmod` on each metric script): the likert_consistency example said
+    0.4444 where the module computes 0.5556 (issue 43)."""
+    import doctest
+    import importlib.util
+
+    monkeypatch.chdir(ROOT)  # the examples load "evaluate_metrics/<name>" as a user in a checkout would
+    path = ROOT / "evaluate_metrics" / name / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"dvmap_{name}_doctest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = doctest.testmod(module, raise_on_error=False)
+    assert result.attempted >= 2 and result.failed == 0, result
+    card = (path.parent / "README.md").read_text()  # the card's example says what the module computes, too
+    for block in re.findall(r"```python\n(.*?)```", card, re.S):
+        lines = block.strip().splitlines()
+        if lines[-1].startswith("# ") and not lines[-1].startswith("# From"):
+            namespace: dict = {}
+            exec("\n".join(lines[:-2]), namespace)
+            assert repr(eval(lines[-2].split("  #")[0], namespace)) == lines[-1][2:], (name, lines[-2:])

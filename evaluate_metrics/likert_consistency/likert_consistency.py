@@ -1,5 +1,7 @@
 """Likert Consistency (DVMap, ACL 2026): closeness of a predicted option to the real one on an ordinal scale."""
 
+import evaluate  # noqa: F401  (the examples call evaluate.load; doctest runs them in this module)
+
 try:  # a module, not its names: evaluate takes the first Metric class it finds here as the module's
     from dvmap_hf.evaluation import metric_module as shared
 except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads it beside this file
@@ -24,7 +26,7 @@ Examples:
     Example 1: one exact, one off by one of four options, one invalid:
         >>> lc = evaluate.load("evaluate_metrics/likert_consistency")
         >>> lc.compute(predictions=[0, 2, -1], references=[0, 1, 3], num_options=4)
-        {'likert_consistency': 0.4444444444444444, 'invalid_rate': 0.3333333333333333}
+        {'likert_consistency': 0.5555555555555556, 'invalid_rate': 0.3333333333333333}
 """
 
 

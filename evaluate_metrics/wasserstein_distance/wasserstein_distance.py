@@ -1,5 +1,7 @@
 """Wasserstein Distance (DVMap, ACL 2026) between predicted and real answer distributions on ordered options."""
 
+import evaluate  # noqa: F401  (the examples call evaluate.load; doctest runs them in this module)
+
 try:  # a module, not its names: evaluate takes the first Metric class it finds here as the module's
     from dvmap_hf.evaluation import metric_module as shared
 except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads it beside this file
