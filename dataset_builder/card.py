@@ -113,7 +113,7 @@ among rows of the same split, country and question) and `prompt` (chat messages,
   (paper: {paper("shared_profiles")});
   divergent (profile, question) pairs: {stats["share_pairs_divergent"]:.1%} of pairs,
   {stats["share_answers_in_divergent_pairs"]:.1%} of answers (paper: {paper("divergent_dropped")} of samples dropped);
-  pairs kept {stats["pairs_kept"]:,}, of which {stats.get("share_kept_divergent", 0.0):.1%} with H > 0.
+  pairs kept {stats["pairs_kept"]:,}, of which {stats["share_kept_divergent"]:.1%} with H > 0.
 - Training countries: {", ".join(parameters["training_countries"])}; UK unit: `{parameters["uk"]}`
   (`merge`: Great Britain 826/GBR and Northern Ireland 909/NIR form "United Kingdom of Great Britain and
   Northern Ireland").

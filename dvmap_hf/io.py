@@ -26,8 +26,10 @@ def follow_umask(folder: str | Path) -> None:
     saves `model.safetensors` as 0600 (through a temporary file), so a model the kit wrote could not be
     read by the group that shares it, and loading it elsewhere failed with "No such file or directory"."""
     mode = 0o666 & ~_umask()
+    if mode == 0o600:  # the umask itself asks for owner-only files
+        return
     for path in Path(folder).rglob("*"):
-        if path.is_file() and not path.is_symlink() and path.stat().st_mode & 0o777 == 0o600 and mode != 0o600:
+        if path.is_file() and not path.is_symlink() and path.stat().st_mode & 0o777 == 0o600:
             path.chmod(mode)
 
 
