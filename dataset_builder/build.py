@@ -14,16 +14,17 @@ any row order, and changing one country's size leaves the others alone.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dvmap_hf.data.codebook import ATTRIBUTE_NAMES, NOT_ANSWERED, QUESTIONS, Question
+from dvmap_hf.data.codebook import NOT_ANSWERED, QUESTIONS, Question
 from dvmap_hf.data.consensus import PairTable, answer_matrix, consensus_stats, pair_table
 from dvmap_hf.data.profiles import profile_frame, profile_id
 from dvmap_hf.data.prompts import render_prompt_texts, system_message
@@ -53,8 +54,8 @@ class ProfilePool:
     """The distinct profiles of a build, indexed by profile code (0..P-1)."""
 
     keys: np.ndarray  # stable 64-bit profile key
-    countries: np.ndarray  # ISO3 of the profile's country
-    attributes: pd.DataFrame  # the 11 attribute labels, categorical columns
+    groups: np.ndarray  # the profile's group: its ISO3 country in a WVS build, a survey's year or wave
+    attributes: pd.DataFrame  # the attribute labels (the paper's 11, or a survey spec's), categorical columns
 
     def mask(self, codes: np.ndarray) -> np.ndarray:
         """Boolean mask over all profile codes, true at `codes`: set membership without a sort."""
@@ -63,9 +64,9 @@ class ProfilePool:
         return mask
 
     @cached_property
-    def country_rank(self) -> np.ndarray:
-        """Alphabetical rank of each profile's ISO3 country (rows are sorted by it)."""
-        return pd.factorize(self.countries, sort=True)[0]
+    def group_rank(self) -> np.ndarray:
+        """Alphabetical rank of each profile's group (rows are sorted by it)."""
+        return pd.factorize(self.groups, sort=True)[0]
 
     def labels(self, name: str, codes: np.ndarray) -> pa.Array:
         """The attribute `name` of profiles `codes` as an arrow string column, taken from its categories."""
@@ -77,6 +78,45 @@ def _stream(seed: int, *names: str) -> np.random.Generator:
     return np.random.default_rng([seed, *(zlib.crc32(name.encode()) for name in names)])
 
 
+@dataclass
+class Respondents:
+    """What a build reads from its source, whatever the survey: one row per respondent in scope."""
+
+    path: Path
+    profiles: pd.DataFrame  # the attribute labels (categorical columns) and `profile_key`
+    groups: np.ndarray  # each respondent's group (str); profiles are drawn per group
+    answers: np.ndarray  # respondents x questions: option index, -1 where no valid answer
+    questions: list[Question]  # the training questions first, then the held-out ones (cross_value)
+
+
+@dataclass
+class Layout:
+    """How a build turns its pairs into configs: what a WVS build and a survey build share.
+
+    `corpus` (train / validation / test) and `cross_demographic` hold the training groups' profiles on the
+    training questions, disjoint; `held_out_config` the held-out groups on those questions; `cross_value`
+    the training groups on the held-out questions, profiles drawn independently (the question is new)."""
+
+    training_groups: tuple[str, ...]
+    held_out_groups: tuple[str, ...]
+    held_out_config: str  # cross_country in a WVS build, cross_<group> in a survey build
+    training_questions: int  # the first of `Respondents.questions`; the others make cross_value
+    profiles: Callable[[tuple[str, str], int], int | None]  # to draw for (config, split) from n; None: the rest
+    seed: int
+    consensus: str
+    min_support: int
+    prompt_style: str
+    system_prompt: str
+    profile_template: str | None = None  # a survey's own profile text; None: the style's (the paper's 11)
+
+    def splits(self, questions: int) -> tuple[tuple[str, str], ...]:
+        """The (config, split)s these groups and questions allow, in the order they are drawn and written."""
+        keys = [("corpus", "train"), ("corpus", "validation"), ("corpus", "test"), ("cross_demographic", "test")]
+        keys += [(self.held_out_config, "test")] if self.held_out_groups else []
+        keys += [("cross_value", "test")] if questions > self.training_questions else []
+        return tuple(keys)
+
+
 def _check_countries(data: WVSData, config: BuildConfig) -> None:
     present = set(data.countries)
     for name in ("training_countries", "cross_countries"):
@@ -85,8 +125,9 @@ def _check_countries(data: WVSData, config: BuildConfig) -> None:
             raise OptionError(name, f"names countries absent from {data.path}: {', '.join(absent)}")
 
 
-def _respondents(data: WVSData, config: BuildConfig) -> tuple[WVSData, pd.DataFrame]:
-    """Respondents of the requested countries with every required attribute answered."""
+def wvs_respondents(data: WVSData, config: BuildConfig) -> Respondents:
+    """Respondents of the requested countries with every required attribute answered, as a build reads them."""
+    _check_countries(data, config)
     wanted = data.codes["country"].isin(config.training_countries + config.cross_countries).to_numpy()
     subset = data.subset(wanted)
     profiles = profile_frame(subset)
@@ -95,7 +136,30 @@ def _respondents(data: WVSData, config: BuildConfig) -> tuple[WVSData, pd.DataFr
         keep &= (profiles[name] != NOT_ANSWERED).to_numpy()
     subset = subset.subset(keep)
     _check_answered(subset, config)
-    return subset, profiles[keep].reset_index(drop=True)
+    questions = [QUESTIONS[q] for q in config.training_questions + config.cross_value_questions]
+    return Respondents(
+        subset.path,
+        profiles[keep].reset_index(drop=True),
+        subset.codes["country"].to_numpy(),
+        answer_matrix(subset, questions),
+        questions,
+    )
+
+
+def wvs_layout(config: BuildConfig) -> Layout:
+    """The paper's configs: fixed profile counts per country and split (`--profiles-per-country`)."""
+    return Layout(
+        training_groups=config.training_countries,
+        held_out_groups=config.cross_countries,
+        held_out_config="cross_country",
+        training_questions=len(config.training_questions),
+        profiles=lambda key, available: config.profiles_per_country[key],
+        seed=config.seed,
+        consensus=config.consensus,
+        min_support=config.min_support,
+        prompt_style=config.prompt_style,
+        system_prompt=config.system_prompt,
+    )
 
 
 def _check_answered(data: WVSData, config: BuildConfig) -> None:
@@ -111,27 +175,25 @@ def _check_answered(data: WVSData, config: BuildConfig) -> None:
 
 def _sample_profiles(
     pairs: pd.DataFrame,
-    countries: tuple[str, ...],
+    groups: tuple[str, ...],
     plan: list[tuple[str, str]],
     pool: ProfilePool,
-    config: BuildConfig,
+    layout: Layout,
     shortfalls: list[str],
 ) -> dict[tuple[str, str], np.ndarray]:
-    """Disjoint profile draws (profile codes) per country for the (config, split)s of `plan`, in plan order."""
+    """Disjoint profile draws (profile codes) per group for the (config, split)s of `plan`, in plan order."""
     chosen: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in plan}
     codes = np.flatnonzero(pool.mask(pairs["profile"].to_numpy()))
     codes = codes[np.argsort(pool.keys[codes])]  # by stable key: independent of file order
-    country_of = pool.countries[codes]
-    for country in countries:
-        mine = _stream(config.seed, "+".join(f"{c}/{s}" for c, s in plan), country).permutation(
-            codes[country_of == country]
-        )
+    group_of = pool.groups[codes]
+    for group in groups:
+        mine = _stream(layout.seed, "+".join(f"{c}/{s}" for c, s in plan), group).permutation(codes[group_of == group])
         start = 0
         for key in plan:
-            wanted = config.profiles_per_country[key]
-            taken = mine[start : start + wanted]
-            if len(taken) < wanted:
-                shortfalls.append(f"{key[0]}/{key[1]} {country}: {len(taken)} of {wanted} profiles available")
+            wanted = layout.profiles(key, len(mine))
+            taken = mine[start:] if wanted is None else mine[start : start + wanted]
+            if wanted is not None and len(taken) < wanted:
+                shortfalls.append(f"{key[0]}/{key[1]} {group}: {len(taken)} of {wanted} profiles available")
             chosen[key].append(taken)
             start += len(taken)
     return {key: np.concatenate(parts) if parts else np.empty(0, np.int64) for key, parts in chosen.items()}
@@ -160,19 +222,20 @@ def _rows(
     style: str,
     system: str | None,
     counts: PairTable | None = None,
+    profile_template: str | None = None,
 ) -> pa.Table:
-    """The kept (profile, question) pairs of one split as rows of the dataset schema, sorted by country,
+    """The kept (profile, question) pairs of one split as rows of the dataset schema, sorted by group,
     profile id and question order, so that equal inputs give equal files; with `counts` (a distributional
     build) each pair's answer counts beside its mode. Built column by column in arrow: no object per row."""
     profile, question = rows["profile"].to_numpy(), rows["question"].to_numpy()
-    country_rank = pool.country_rank[profile]
-    order = np.lexsort((question, pool.keys[profile], country_rank))
-    profile, question, country_rank = profile[order], question[order], country_rank[order]
+    group_rank = pool.group_rank[profile]
+    order = np.lexsort((question, pool.keys[profile], group_rank))
+    profile, question, group_rank = profile[order], question[order], group_rank[order]
     answer = rows["answer_index"].to_numpy()[order].astype(np.int32)
     new_profile = np.r_[True, profile[1:] != profile[:-1]]  # rows of a profile are adjacent
     distinct, profile_index = profile[new_profile], np.cumsum(new_profile) - 1
     profile_ids = pa.array(profile_id(pool.keys[distinct]), pa.string()).take(profile_index)
-    attributes = {name: pool.labels(name, distinct) for name in ATTRIBUTE_NAMES}
+    attributes = {name: pool.labels(name, distinct) for name in pool.attributes.columns}
     options = questions["options"]
     offsets = options.offsets.to_numpy()  # question q's options are values[offsets[q]:offsets[q + 1]]
     columns = {name: values.take(profile_index) for name, values in attributes.items()}
@@ -185,7 +248,7 @@ def _rows(
         "num_options": pa.array(np.diff(offsets)[question].astype(np.int32)),
         "support": pa.array(rows["support"].to_numpy()[order]),
         "entropy": pa.array(rows["entropy"].to_numpy()[order]),
-        "frequency": pa.array(_share_within(country_rank * len(options) + question, answer)),
+        "frequency": pa.array(_share_within(group_rank * len(options) + question, answer)),
         "prompt": messages_array(
             render_prompt_texts(
                 attributes,
@@ -193,6 +256,7 @@ def _rows(
                 {"question": questions["question"], "options": options},
                 question,
                 style,
+                profile_template,
             ),
             system,
         ),
@@ -202,50 +266,60 @@ def _rows(
     return as_arrow(columns)
 
 
-def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
-    """Build every (config, split) table from data already read."""
-    _check_countries(data, config)
-    data, profiles = _respondents(data, config)
-    questions = [QUESTIONS[q] for q in config.training_questions + config.cross_value_questions]
-    codes, keys = pd.factorize(profiles["profile_key"])
-    table = pair_table(codes, answer_matrix(data, questions))
+def assemble_respondents(respondents: Respondents, layout: Layout, counts: bool) -> BuiltDataset:
+    """Every (config, split) table of a build: pairs, consensus filter, profile draws per group, rows.
+
+    `counts`: store each pair's answer counts (`answer_counts`) beside its mode."""
+    codes, keys = pd.factorize(respondents.profiles["profile_key"])
+    table = pair_table(codes, respondents.answers)
     first = np.unique(codes, return_index=True)[1]  # a respondent of each profile
     pool = ProfilePool(
         keys=keys.to_numpy(),
-        countries=data.codes["country"].to_numpy()[first],
-        attributes=profiles.iloc[first][list(ATTRIBUTE_NAMES)].reset_index(drop=True),
+        groups=respondents.groups[first],
+        attributes=respondents.profiles.iloc[first].drop(columns="profile_key").reset_index(drop=True),
     )
-    pairs = table.kept(config.consensus, config.min_support)
-    is_training = (pairs["question"] < len(config.training_questions)).to_numpy()
+    pairs = table.kept(layout.consensus, layout.min_support)
+    is_training = (pairs["question"] < layout.training_questions).to_numpy()
     training, cross_value = pairs[is_training], pairs[~is_training]
     shortfalls: list[str] = []
     corpus_plan = [("corpus", "validation"), ("corpus", "test"), ("cross_demographic", "test"), ("corpus", "train")]
-    draw = partial(_sample_profiles, pool=pool, config=config, shortfalls=shortfalls)
-    chosen = draw(training, config.training_countries, corpus_plan)
-    chosen |= draw(training, config.cross_countries, [("cross_country", "test")])
-    chosen |= draw(cross_value, config.training_countries, [("cross_value", "test")])
+    draw = partial(_sample_profiles, pool=pool, layout=layout, shortfalls=shortfalls)
+    chosen = draw(training, layout.training_groups, corpus_plan)
+    if layout.held_out_groups:
+        chosen |= draw(training, layout.held_out_groups, [(layout.held_out_config, "test")])
+    if len(respondents.questions) > layout.training_questions:
+        chosen |= draw(cross_value, layout.training_groups, [("cross_value", "test")])
     selected = {}
-    for key in SPLITS:
+    for key in layout.splits(len(respondents.questions)):
         source = cross_value if key[0] == "cross_value" else training
         selected[key] = source[pool.mask(chosen[key])[source["profile"].to_numpy()]]
         if selected[key].empty:
             raise DvmapError(
-                f"{data.path}: no rows left for {key[0]}/{key[1]} after filtering "
-                f"(consensus={config.consensus}, min_support={config.min_support})"
+                f"{respondents.path}: no rows left for {key[0]}/{key[1]} after filtering "
+                f"(consensus={layout.consensus}, min_support={layout.min_support})"
             )
-    question_columns = _question_columns(questions)
-    counts = table if config.consensus == "distribution" else None
+    question_columns = _question_columns(respondents.questions)
+    render = partial(
+        _rows,
+        pool=pool,
+        questions=question_columns,
+        style=layout.prompt_style,
+        counts=table if counts else None,
+        profile_template=layout.profile_template,
+    )
     tables = (
-        (
-            key,
-            _rows(
-                rows, pool, question_columns, config.prompt_style, system_message(config.system_prompt, key[0]), counts
-            ),
-        )
-        for key, rows in selected.items()
+        (key, render(rows, system=system_message(layout.system_prompt, key[0]))) for key, rows in selected.items()
     )
     sizes = {key: len(rows) for key, rows in selected.items()}
-    return BuiltDataset(tables, sizes, consensus_stats(codes, table, config.consensus, config.min_support), shortfalls)
+    stats = consensus_stats(codes, table, layout.consensus, layout.min_support)
+    return BuiltDataset(tables, sizes, stats, shortfalls)
+
+
+def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
+    """Build every (config, split) table of the paper from a WVS file already read."""
+    return assemble_respondents(
+        wvs_respondents(data, config), wvs_layout(config), counts=config.consensus == "distribution"
+    )
 
 
 def read_source(config: BuildConfig) -> WVSData:

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from dvmap_hf.data.folder import DATASET_FOLDER, MANIFEST
-from dvmap_hf.data.schema import CONFIG_SPLITS, as_arrow, features_of
+from dvmap_hf.data.schema import as_arrow, config_rank, features_of, splits_of
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.io import atomic_dir
 
@@ -46,7 +46,7 @@ def _card_yaml(
     from datasets.info import DatasetInfosDict
     from huggingface_hub import DatasetCardData
 
-    configs = sorted({config for config, _ in files}, key=list(CONFIG_SPLITS).index)
+    configs = sorted({config for config, _ in files}, key=config_rank)
     card = DatasetCardData(**extra)
     card["configs"] = [
         {
@@ -54,7 +54,7 @@ def _card_yaml(
             **({"default": True} if i == 0 else {}),
             "data_files": [
                 {"split": split, "path": files[config, split]}
-                for split in CONFIG_SPLITS[config]
+                for split in splits_of(config)
                 if (config, split) in files
             ],
         }
@@ -63,7 +63,7 @@ def _card_yaml(
     infos = {}
     for config in configs:
         splits = SplitDict()
-        for split in CONFIG_SPLITS[config]:
+        for split in splits_of(config):
             if (config, split) in files:
                 splits.add(SplitInfo(name=split, num_examples=sizes[config, split]))
         infos[config] = DatasetInfo(features=features_of(columns), splits=splits)
@@ -89,7 +89,7 @@ def write_dataset_folder(
     with atomic_dir(out, force, inputs, DATASET_FOLDER) as tmp, ThreadPoolExecutor(1) as writer:
         pending, sizes, columns = {}, {}, []
         for (config, split), rows in items:
-            if split not in CONFIG_SPLITS.get(config, ()):
+            if split not in splits_of(config):
                 raise DvmapError(f"unknown config/split {config}/{split}")
             table = as_arrow(rows)
             folder = tmp / "data" / config

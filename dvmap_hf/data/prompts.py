@@ -252,18 +252,20 @@ def render_prompt_texts(
     questions: Mapping[str, pa.Array],
     question_index: np.ndarray,
     style: str = "structured_cot",
+    profile_template: str | None = None,
 ) -> pa.Array:
     """The user message of every row, row i being profile `profile_index[i]` asked question `question_index[i]`.
 
-    `profiles` holds the 11 attribute columns of the distinct profiles, `questions` the `question` and
-    the `options` (a list column) of the distinct questions. Each profile text and each input
+    `profiles` holds the attribute columns of the distinct profiles, `questions` the `question` and
+    the `options` (a list column) of the distinct questions; `profile_template` (a survey spec's profile
+    text) replaces the style's, which names the paper's 11 attributes. Each profile text and each input
     block is rendered once, then the two are joined by a take: 80,000 rows cost about as much as
     5,000 profiles.
     """
     import pyarrow.compute as pc
 
     template = _templates(style)
-    profile = _fill_columns(template.profile, profiles).take(profile_index)
+    profile = _fill_columns(profile_template or template.profile, profiles).take(profile_index)
     rest = _fill_columns(
         template.rest,
         {"question": questions["question"], "options": pc.binary_join(questions["options"], OPTION_SEPARATOR)},

@@ -12,35 +12,47 @@ from datasets import Features, List, Value
 from .codebook import ATTRIBUTE_NAMES
 
 MESSAGE = {"role": Value("string"), "content": Value("string")}
+#: The columns of every row, around the profile's attributes (the 11 of the paper, or a survey spec's).
+HEAD = {"id": Value("string"), "profile_id": Value("string")}
+TAIL = {
+    "question_id": Value("string"),
+    "question": Value("string"),
+    "category": Value("string"),
+    "options": List(Value("string")),
+    "answer": Value("string"),
+    "answer_index": Value("int32"),
+    "num_options": Value("int32"),
+    "support": Value("int32"),
+    "entropy": Value("float64"),
+    "frequency": Value("float64"),
+    "prompt": List(MESSAGE),
+}
+#: A distributional build (`--consensus distribution`, every survey build) adds each pair's answer counts,
+#: in scale order.
+COUNTS = "answer_counts"
 
-FEATURES = Features(
-    {
-        "id": Value("string"),
-        "profile_id": Value("string"),
-        **{name: Value("string") for name in ATTRIBUTE_NAMES},
-        "question_id": Value("string"),
-        "question": Value("string"),
-        "category": Value("string"),
-        "options": List(Value("string")),
-        "answer": Value("string"),
-        "answer_index": Value("int32"),
-        "num_options": Value("int32"),
-        "support": Value("int32"),
-        "entropy": Value("float64"),
-        "frequency": Value("float64"),
-        "prompt": List(MESSAGE),
-    }
-)
+
+def features_for(attributes, counts: bool = False) -> Features:
+    """The schema of rows whose profiles have these attribute columns, with or without `answer_counts`."""
+    extra = {COUNTS: List(Value("int32"))} if counts else {}
+    return Features({**HEAD, **{name: Value("string") for name in attributes}, **TAIL, **extra})
+
+
+FEATURES = features_for(ATTRIBUTE_NAMES)
 COLUMNS = list(FEATURES)
 ARROW_SCHEMA = FEATURES.arrow_schema  # carries the `datasets` features in its metadata
-#: A distributional build (`--consensus distribution`) adds each pair's answer counts, in scale order.
-COUNTS = "answer_counts"
-FEATURES_WITH_COUNTS = Features({**FEATURES, COUNTS: List(Value("int32"))})
+FEATURES_WITH_COUNTS = features_for(ATTRIBUTE_NAMES, counts=True)
 
 
 def features_of(columns) -> Features:
-    """The schema of rows with these columns: the shared one, or with `answer_counts` the distributional one."""
-    return FEATURES_WITH_COUNTS if COUNTS in columns else FEATURES
+    """The schema of rows with these columns, `answer_counts` where present: the paper's 11 attributes where
+    the rows hold them all (other columns are not the schema's), else every column that is not the schema's
+    own is a profile attribute (a survey build's)."""
+    columns = list(columns)
+    attributes = [name for name in columns if name not in HEAD and name not in TAIL and name != COUNTS]
+    if set(ATTRIBUTE_NAMES) <= set(attributes):
+        attributes = list(ATTRIBUTE_NAMES)
+    return features_for(attributes, counts=COUNTS in columns)
 
 
 #: Config name -> its splits, in the order the card lists them. `corpus` is the default config.
@@ -50,6 +62,18 @@ CONFIG_SPLITS = {
     "cross_country": ("test",),
     "cross_value": ("test",),
 }
+BENCHMARK_PREFIX = "cross_"  # a survey build's held-out groups make `cross_<group>` (cross_year, ...)
+
+
+def splits_of(config: str) -> tuple[str, ...]:
+    """The splits a config may hold: the corpus's three, one `test` for every benchmark config."""
+    return CONFIG_SPLITS.get(config) or (("test",) if config.startswith(BENCHMARK_PREFIX) else ())
+
+
+def config_rank(config: str) -> tuple[int, str]:
+    """Cards list the corpus first (the default config), then the paper's benchmarks, then any other."""
+    order = list(CONFIG_SPLITS)
+    return (order.index(config), "") if config in order else (len(order), config)
 
 
 def messages_array(texts: pa.Array, system: str | None = None) -> pa.ListArray:
