@@ -26,9 +26,10 @@ import pyarrow.compute as pc
 
 from dvmap_hf.data.codebook import NOT_ANSWERED, QUESTIONS, Question
 from dvmap_hf.data.consensus import PairTable, answer_matrix, consensus_stats, pair_table
-from dvmap_hf.data.profiles import profile_frame, profile_id
+from dvmap_hf.data.profiles import profile_frame, profile_id, profile_keys
 from dvmap_hf.data.prompts import render_prompt_texts, system_message
 from dvmap_hf.data.schema import COUNTS, as_arrow, messages_array
+from dvmap_hf.data.survey import SurveyData
 from dvmap_hf.data.wvs import WVSData, read_wvs
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.options import OptionError
@@ -102,11 +103,7 @@ class Layout:
     held_out_config: str  # cross_country in a WVS build, cross_<group> in a survey build
     training_questions: int  # the first of `Respondents.questions`; the others make cross_value
     profiles: Callable[[tuple[str, str], int], int | None]  # to draw for (config, split) from n; None: the rest
-    seed: int
-    consensus: str
-    min_support: int
-    prompt_style: str
-    system_prompt: str
+    options: BuildConfig  # seed, consensus, min support, prompt style, system prompt
     profile_template: str | None = None  # a survey's own profile text; None: the style's (the paper's 11)
 
     def splits(self, questions: int) -> tuple[tuple[str, str], ...]:
@@ -154,11 +151,7 @@ def wvs_layout(config: BuildConfig) -> Layout:
         held_out_config="cross_country",
         training_questions=len(config.training_questions),
         profiles=lambda key, available: config.profiles_per_country[key],
-        seed=config.seed,
-        consensus=config.consensus,
-        min_support=config.min_support,
-        prompt_style=config.prompt_style,
-        system_prompt=config.system_prompt,
+        options=config,
     )
 
 
@@ -187,7 +180,8 @@ def _sample_profiles(
     codes = codes[np.argsort(pool.keys[codes])]  # by stable key: independent of file order
     group_of = pool.groups[codes]
     for group in groups:
-        mine = _stream(layout.seed, "+".join(f"{c}/{s}" for c, s in plan), group).permutation(codes[group_of == group])
+        stream = _stream(layout.options.seed, "+".join(f"{c}/{s}" for c, s in plan), group)
+        mine = stream.permutation(codes[group_of == group])
         start = 0
         for key in plan:
             wanted = layout.profiles(key, len(mine))
@@ -266,10 +260,10 @@ def _rows(
     return as_arrow(columns)
 
 
-def assemble_respondents(respondents: Respondents, layout: Layout, counts: bool) -> BuiltDataset:
-    """Every (config, split) table of a build: pairs, consensus filter, profile draws per group, rows.
-
-    `counts`: store each pair's answer counts (`answer_counts`) beside its mode."""
+def assemble_respondents(respondents: Respondents, layout: Layout) -> BuiltDataset:
+    """Every (config, split) table of a build: pairs, consensus filter, profile draws per group, rows (with
+    each pair's answer counts, `answer_counts`, in a distributional build)."""
+    options = layout.options
     codes, keys = pd.factorize(respondents.profiles["profile_key"])
     table = pair_table(codes, respondents.answers)
     first = np.unique(codes, return_index=True)[1]  # a respondent of each profile
@@ -278,7 +272,7 @@ def assemble_respondents(respondents: Respondents, layout: Layout, counts: bool)
         groups=respondents.groups[first],
         attributes=respondents.profiles.iloc[first].drop(columns="profile_key").reset_index(drop=True),
     )
-    pairs = table.kept(layout.consensus, layout.min_support)
+    pairs = table.kept(options.consensus, options.min_support)
     is_training = (pairs["question"] < layout.training_questions).to_numpy()
     training, cross_value = pairs[is_training], pairs[~is_training]
     shortfalls: list[str] = []
@@ -296,30 +290,66 @@ def assemble_respondents(respondents: Respondents, layout: Layout, counts: bool)
         if selected[key].empty:
             raise DvmapError(
                 f"{respondents.path}: no rows left for {key[0]}/{key[1]} after filtering "
-                f"(consensus={layout.consensus}, min_support={layout.min_support})"
+                f"(consensus={options.consensus}, min_support={options.min_support})"
             )
     question_columns = _question_columns(respondents.questions)
     render = partial(
         _rows,
         pool=pool,
         questions=question_columns,
-        style=layout.prompt_style,
-        counts=table if counts else None,
+        style=options.prompt_style,
+        counts=table if options.consensus == "distribution" else None,
         profile_template=layout.profile_template,
     )
     tables = (
-        (key, render(rows, system=system_message(layout.system_prompt, key[0]))) for key, rows in selected.items()
+        (key, render(rows, system=system_message(options.system_prompt, key[0]))) for key, rows in selected.items()
     )
     sizes = {key: len(rows) for key, rows in selected.items()}
-    stats = consensus_stats(codes, table, layout.consensus, layout.min_support)
+    stats = consensus_stats(codes, table, options.consensus, options.min_support)
     return BuiltDataset(tables, sizes, stats, shortfalls)
 
 
 def assemble(data: WVSData, config: BuildConfig) -> BuiltDataset:
     """Build every (config, split) table of the paper from a WVS file already read."""
-    return assemble_respondents(
-        wvs_respondents(data, config), wvs_layout(config), counts=config.consensus == "distribution"
+    return assemble_respondents(wvs_respondents(data, config), wvs_layout(config))
+
+
+def survey_respondents(data: SurveyData) -> Respondents:
+    """A survey's respondents as a build reads them: the profile key hashes the spec's attributes."""
+    profiles = data.attributes.copy()
+    profiles["profile_key"] = profile_keys(profiles, data.spec.attribute_names)
+    return Respondents(data.spec.path, profiles, data.groups, data.answers, data.questions)
+
+
+def survey_layout(data: SurveyData, config: BuildConfig) -> Layout:
+    """A survey's configs: each split a share of every group's profiles (the spec's `splits`), the corpus's
+    train the rest; the held-out groups make `cross_<group>`."""
+    spec = data.spec
+    share_of = {
+        ("corpus", "validation"): spec.shares["validation"],
+        ("corpus", "test"): spec.shares["test"],
+        ("cross_demographic", "test"): spec.shares["cross_demographic"],
+        ("cross_value", "test"): spec.shares["cross_value"],
+        (spec.held_out_config, "test"): spec.shares["cross_group"],
+    }
+
+    def profiles(key: tuple[str, str], available: int) -> int | None:
+        return None if key == ("corpus", "train") else max(1, round(share_of[key] * available))
+
+    return Layout(
+        training_groups=tuple(sorted(set(data.groups) - set(spec.held_out_groups))),
+        held_out_groups=spec.held_out_groups,
+        held_out_config=spec.held_out_config,
+        training_questions=len(spec.questions) - spec.held_out_questions,
+        profiles=profiles,
+        options=config,
+        profile_template=spec.profile,
     )
+
+
+def assemble_survey(data: SurveyData, config: BuildConfig) -> BuiltDataset:
+    """Build every (config, split) table a survey spec allows from its frame already read."""
+    return assemble_respondents(survey_respondents(data), survey_layout(data, config))
 
 
 def read_source(config: BuildConfig) -> WVSData:

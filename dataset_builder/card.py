@@ -143,3 +143,120 @@ WVS: {WVS_CITATION}
 
 {WVS_TERMS}
 """
+
+
+def survey_parameters(config, spec) -> dict:
+    """A survey build's parameters as plain data: the build options and what the spec decided."""
+    return {
+        "consensus": config.consensus,
+        "min_support": config.min_support,
+        "seed": config.seed,
+        "prompt_style": config.prompt_style,
+        "system_prompt": config.system_prompt,
+        "group": spec.group_name if spec.group_column else None,
+        "held_out_groups": list(spec.held_out_groups),
+        "training_questions": [q.id for q in spec.questions[: len(spec.questions) - spec.held_out_questions]],
+        "cross_value_questions": [q.id for q in spec.questions[len(spec.questions) - spec.held_out_questions :]],
+        "attributes": spec.attribute_names,
+        "required_attributes": list(spec.required),
+        "splits": dict(spec.shares),
+    }
+
+
+def survey_card_metadata(spec) -> dict:
+    return {
+        "pretty_name": f"DVMap-format {spec.title}",
+        "license": "other",
+        "language": ["en"],
+        "task_categories": ["text-generation", "question-answering"],
+        "tags": ["pluralistic-alignment", "survey", "dvmap", spec.name],
+    }
+
+
+def _attribute_lines(spec) -> str:
+    lines = [f"- `{spec.group_name}`: column `{spec.group_column}` (the group)"] if spec.group_column else []
+    for a in spec.attributes:
+        if a.bins is not None:
+            edges = ", ".join(f"{label} from {edge:g}" for label, edge in a.bins)
+            made = f"binned: {edges}" + (f", up to {a.max:g}" if a.max is not None else "")
+        else:
+            made = "labelled: " + ", ".join(f"{code} {label}" for code, label in a.labels.items())
+        lines.append(f"- `{a.name}`: column `{a.column}`, {made}")
+    return "\n".join(lines)
+
+
+def survey_card_body(
+    spec, source: dict, parameters: dict, sizes: dict[tuple[str, str], int], stats: dict, shortfalls: list[str]
+) -> str:
+    rows = "\n".join(f"| {c} | {s} | {n:,} |" for (c, s), n in sizes.items())
+    held_out = (
+        f"- `{spec.held_out_config}`: the held-out {spec.group_name} values {', '.join(spec.held_out_groups)}, "
+        "training questions.\n"
+        if spec.held_out_groups
+        else ""
+    )
+    cross_value = (
+        f"- `cross_value`: the held-out questions {', '.join(parameters['cross_value_questions'])}.\n"
+        if parameters["cross_value_questions"]
+        else ""
+    )
+    short = "\n".join(f"- {line}" for line in shortfalls) or "- none"
+    return f"""# {spec.title}, in DVMap's format
+
+Demographic profiles built from the attributes of a respondent-level survey, paired with its questions,
+{KEPT[parameters["consensus"]]}. Built with dvmap-hf's `dvmap build --survey {source["spec"]}`, the layout of
+*Fine-Grained Pluralistic Value Alignment via High-Consensus Demographic-Value Mapping* (ACL 2026).
+
+## Usage
+
+```python
+from datasets import load_dataset
+corpus = load_dataset("path/to/this/folder", "corpus")          # train / validation / test
+```
+
+## Dataset Structure
+
+| config | split | rows |
+|---|---|---:|
+{rows}
+
+- `corpus`: the training {spec.group_name if spec.group_column else "respondents"}'s profiles x the training
+  questions; train/validation/test hold disjoint profiles.
+- `cross_demographic`: profiles disjoint from every corpus profile.
+{held_out}{cross_value}
+Columns as in every DVMap folder (`id`, `profile_id`, the attributes, `question_id`, `question`, `category`,
+`options`, `answer`, `answer_index`, `num_options`, `support`, `entropy`, `frequency`, `prompt`), with the
+profile attributes of this survey: {", ".join(f"`{name}`" for name in spec.attribute_names)}.
+
+## Construction
+
+- Frame: `{source["frame"]}` (sha256 `{source["sha256"]}`); spec `{source["spec"]}`.
+- Respondents read {stats["respondents_read"]:,}; in scope {stats["respondents"]:,} (every required attribute,
+  {", ".join(spec.required) or "none"}, answered); distinct profiles {stats["profiles"]:,}; share of respondents
+  whose profile is shared: {stats["share_respondents_with_shared_profile"]:.1%}.
+- Divergent (profile, question) pairs (H > 0): {stats["share_pairs_divergent"]:.1%} of pairs,
+  {stats["share_answers_in_divergent_pairs"]:.1%} of answers; pairs kept {stats["pairs_kept"]:,}, of which
+  {stats["share_kept_divergent"]:.1%} with H > 0.
+- Consensus `{parameters["consensus"]}`, min support {parameters["min_support"]}, seed {parameters["seed"]};
+  prompt style `{parameters["prompt_style"]}` with this survey's profile text, system prompt
+  `{parameters["system_prompt"]}`.
+- Profiles are drawn per {spec.group_name if spec.group_column else "build"}: validation
+  {spec.shares["validation"]:.0%}, test {spec.shares["test"]:.0%}, cross_demographic
+  {spec.shares["cross_demographic"]:.0%} of each group's profiles, the corpus's train the rest.
+- Attributes ("Not Answered" where the cell is blank or a missing code):
+{_attribute_lines(spec)}
+- Shortfalls:
+{short}
+
+## Limitations
+
+Profiles with few respondents reach H = 0 easily (a single respondent always does): `support` tells how
+many answers back each row.
+
+## Source, licence and terms
+
+{spec.licence}
+
+{spec.citation}
+{f"{chr(10)}{spec.url}" if spec.url else ""}
+"""

