@@ -334,7 +334,8 @@ def survey_layout(data: SurveyData, config: BuildConfig) -> Layout:
     }
 
     def profiles(key: tuple[str, str], available: int) -> int | None:
-        return None if key == ("corpus", "train") else max(1, round(share_of[key] * available))
+        """At least one profile of a group that has any: a small group still reaches every split."""
+        return None if key == ("corpus", "train") else min(available, max(1, round(share_of[key] * available)))
 
     return Layout(
         training_groups=tuple(sorted(set(data.groups) - set(spec.held_out_groups))),

