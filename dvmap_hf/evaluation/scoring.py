@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..data.schema import group_column
 from .metrics import entropy
 from .statistics import RunRows, figures, intervals
 
@@ -42,15 +43,18 @@ def entropy_vs_accuracy(frame: pd.DataFrame) -> dict:
 
 
 def score(frame: pd.DataFrame, resamples: int = 0, seed: int = 0) -> dict:
-    """Overall scores, breakdowns per country / category / question, entropy vs accuracy, and (with
-    `resamples`) a profile-bootstrap interval for every overall figure."""
+    """Overall scores, breakdowns per group (`per_country` in a WVS build, `per_<group>` in a survey build) /
+    category / question, entropy vs accuracy, and (with `resamples`) a profile-bootstrap interval for every
+    overall figure."""
     rows = RunRows.from_frame(frame)
     overall = figures(rows)
+    group = group_column(frame.columns)
     return {
+        "group": group,
         "overall": _scores(frame, overall),
         "accuracy_by_match": {k.removeprefix("accuracy_"): v for k, v in overall.items() if k.startswith("accuracy_")},
         "intervals": intervals(rows, resamples, seed),
-        "per_country": _breakdown(frame, "country"),
+        f"per_{group}": _breakdown(frame, group),
         "per_category": _breakdown(frame, "category"),
         "per_question": _breakdown(frame, "question_id"),
         "entropy_vs_accuracy": entropy_vs_accuracy(frame),

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..data.schema import group_column
 from .metrics import INVALID, Distributions, answer_cells, distances_of, group_options, likert_scores, wasserstein_of
 
 METHOD = "bootstrap over profiles"
@@ -113,7 +114,7 @@ class RunRows:
             frame["parsed"],
             frame["answer_index"],
             frame["num_options"],
-            frame["country"] + "|" + frame["question_id"],
+            frame[group_column(frame.columns)].astype(str) + "|" + frame["question_id"],
             {c.removeprefix("parsed_"): frame[c] for c in frame.columns if c.startswith("parsed_")},
             frame["option_probs"].tolist() if "option_probs" in frame else None,
         )

@@ -48,6 +48,7 @@ class RunInfo:
     rewards: list[str] = field(default_factory=list)
     weights: list[float] | None = None
     method: str = "GRPO"
+    attributes: tuple[str, ...] = ATTRIBUTE_NAMES  # the profile's, as the training rows carry them
 
 
 def final_metrics(log_history: list[dict]) -> dict:
@@ -93,7 +94,7 @@ def model_card(info: RunInfo, metrics: dict, eval_results: list | None = None):
         method=info.method,
         recipe=info.recipe or "command line",
         reward=reward,
-        attributes=", ".join(ATTRIBUTE_NAMES),
+        attributes=", ".join(info.attributes),
         metric_rows="\n".join(f"| {k} | {v:.6g} |" for k, v in shown.items()) or "| (none logged) | |",
     )
 

@@ -72,7 +72,9 @@ def grpo_trainer(
         eval_dataset=evaluation,
         peft_config=get_peft_config(model_args),
     )
-    trainer.run_info = run_info(script_args, model_args, argv, script_args.reward_funcs, training_args.reward_weights)
+    trainer.run_info = run_info(
+        script_args, model_args, argv, train.column_names, script_args.reward_funcs, training_args.reward_weights
+    )
     return trainer
 
 

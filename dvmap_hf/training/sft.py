@@ -43,7 +43,7 @@ def sft_trainer(
 
     prepare(script_args, training_args, model_args, use_vllm=False)
     train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
-    keep = ["prompt", "completion"]
+    columns, keep = train.column_names, ["prompt", "completion"]
     train = train.map(to_prompt_completion).select_columns(keep)
     evaluation = evaluation.map(to_prompt_completion).select_columns(keep) if evaluation is not None else None
     trainer = DVMapSFTTrainer(
@@ -59,7 +59,7 @@ def sft_trainer(
             "masked); raise max_length"
         )
     trainer.token_metrics = script_args.token_metrics
-    trainer.run_info = run_info(script_args, model_args, argv, method="SFT")
+    trainer.run_info = run_info(script_args, model_args, argv, columns, method="SFT")
     return trainer
 
 

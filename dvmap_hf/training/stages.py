@@ -9,6 +9,7 @@ import sys
 
 from trl import ModelConfig
 
+from ..data.schema import attribute_columns
 from ..io import follow_umask
 from .arguments import DVMapScriptArguments, recipe_path
 from .card import RunInfo
@@ -41,8 +42,10 @@ def prepare(script_args: DVMapScriptArguments, training_args, model_args: ModelC
     }
 
 
-def run_info(script_args, model_args, argv, rewards=(), weights=None, method="GRPO") -> RunInfo:
+def run_info(script_args, model_args, argv, columns, rewards=(), weights=None, method="GRPO") -> RunInfo:
+    """What the model card says of the run; `columns`: the training rows' as loaded (their profile attributes)."""
     return RunInfo(
+        attributes=tuple(attribute_columns(columns)),
         base_model=model_args.model_name_or_path,
         dataset=script_args.dataset_name,
         config=script_args.dataset_config,
