@@ -1,7 +1,7 @@
 """After the tests, with the wheel installed (not editable) and run from outside the checkout: every file a
 command reads comes from the installed package. Recipes parse through the training script's parser,
 launch configs load through accelerate, push-metrics uploads the installed evaluate modules (to a
-recording stand-in for the Hub), and `dvmap --help` answers."""
+recording stand-in for the Hub), the shipped survey specs parse, and `dvmap --help` answers."""
 
 import subprocess
 import sys
@@ -46,5 +46,10 @@ recorder = Recorder()
 hub.hub_api = lambda: recorder
 urls = hub.push_metrics("ci-check")
 assert len(urls) == len(hub.METRIC_NAMES) and all((f / "README.md").is_file() for f in recorder.uploads)
+from dvmap_hf.data.survey import SHIPPED, load_spec, shipped_specs  # noqa: E402
+
+surveys = shipped_specs()
+assert SHIPPED.is_relative_to(package) and len(surveys) >= 6 and all(load_spec(name).questions for name in surveys)
 subprocess.run([Path(sys.executable).parent / "dvmap", "--help"], check=True, capture_output=True)
-print(f"wheel check: {len(recipes)} recipes, {len(urls)} evaluate modules, all from {package}")
+counted = f"{len(recipes)} recipes, {len(urls)} evaluate modules, {len(surveys)} survey specs"
+print(f"wheel check: {counted}, all from {package}")
