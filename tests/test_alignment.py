@@ -76,3 +76,68 @@ def test_the_human_floor_equals_its_exact_expectation():
 def test_bad_distributions_are_refused_with_the_row(model, counts, k, message):
     with pytest.raises(ValueError, match=message):
         row_scores(model, counts, k)
+
+
+@pytest.fixture(scope="module")
+def distributional(tmp_path_factory):
+    """A toy survey built with its answer counts, and a strict build of it (no counts)."""
+    from dataset_builder import BuildConfig, build_folder
+    from tests.support import gss_like_frame, spec_dict, write_spec
+
+    folder = tmp_path_factory.mktemp("aligned")
+    gss_like_frame(n=1600).to_csv(folder / "frame.csv", index=False)
+    spec = write_spec(folder, spec_dict())
+    build_folder(BuildConfig(survey=spec, consensus="distribution"), folder / "d")
+    build_folder(BuildConfig(survey=spec, consensus="majority"), folder / "m")
+    return folder
+
+
+def test_eval_scores_each_row_distribution_against_its_counts(distributional, tmp_path, capsys):
+    import json
+
+    from dvmap_app.cli import main
+    from dvmap_hf.data.folder import load_split
+
+    out = tmp_path / "run"
+    argv = ["eval", "--model", "marginal", "--dataset", str(distributional / "d"), "--config", "cross_year"]
+    assert main([*argv, "--out", str(out), "--bootstrap", "200"]) == 0
+    printed = capsys.readouterr().out
+    assert "| model | config | rows | TV | JS | WD/(K-1) | KL | SimBench |" in printed and "| human floor |" in printed
+    metrics = json.loads((out / "metrics.json").read_text())["distribution"]
+    rows = load_split(str(distributional / "d"), "cross_year", "test").to_pandas()  # 24 held-out profiles
+    predicted = {json.loads(line)["id"]: json.loads(line)["distribution"] for line in open(out / "predictions.jsonl")}
+    tv = [
+        0.5 * np.abs(np.asarray(predicted[i]) - np.asarray(c) / sum(c)).sum()
+        for i, c in zip(rows["id"], rows["answer_counts"])
+    ]
+    figure = metrics["figures"]["total_variation"]
+    assert figure["estimate"] == pytest.approx(np.mean(tv)) and figure["flag"] is None
+    low, high = figure["interval"]
+    assert low < figure["estimate"] < high
+    assert 0 < metrics["human_floor"]["total_variation"] < figure["estimate"]  # the marginal misses the profile
+    assert metrics["rows"] == len(rows) and "## Distribution alignment" in (out / "report.md").read_text()
+
+
+def test_runs_without_counts_or_distributions_have_no_alignment_block(distributional, tmp_path, capsys):
+    import json
+
+    from dvmap_app.cli import main
+
+    argv = ["eval", "--model", "majority", "--dataset", str(distributional / "m"), "--out", str(tmp_path / "m")]
+    assert main(argv) == 0
+    assert "distribution" not in json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert "| human floor |" not in capsys.readouterr().out
+
+
+def test_a_damaged_distribution_in_predictions_is_named(distributional, tmp_path, capsys):
+    from dvmap_app.cli import main
+
+    out = tmp_path / "run"
+    argv = ["eval", "--model", "random", "--dataset", str(distributional / "d"), "--config", "cross_value"]
+    assert main([*argv, "--out", str(out)]) == 0
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    lines[1] = lines[1].replace('"distribution": [', '"distribution": [-1, ')
+    (out / "predictions.jsonl").write_text("\n".join(lines) + "\n")
+    assert main([*argv, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "predictions.jsonl:2: row" in error and "`distribution` is not 3 numbers >= 0 with a sum > 0" in error

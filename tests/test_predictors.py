@@ -27,7 +27,7 @@ def test_reference_predictors_fit_on_the_split_asked_for(built, tmp_path, capsys
     dataset = str(built[0])
     train = make_predictor(EvalConfig("majority", dataset))
     validation = make_predictor(EvalConfig("majority", dataset, reference_split="validation"))
-    assert train.by_pair != validation.by_pair  # fitted on other rows
+    assert train.mode_by_pair != validation.mode_by_pair  # fitted on other rows
     argv = ["eval", "--model", "tabular", "--dataset", dataset, "--config", "corpus", "--limit", "20"]
     assert main([*argv, "--reference-split", "validation", "--out", str(tmp_path / "r")]) == 0
     assert json.loads((tmp_path / "r/run.json").read_text())["reference_split"] == "validation"

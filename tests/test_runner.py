@@ -28,7 +28,7 @@ def test_reference_predictors_end_to_end(built, tmp_path):
         lines = (out / "predictions.jsonl").read_text().splitlines()
         assert len(lines) == metrics[model]["overall"]["rows"] > 0
         record = json.loads(lines[0])
-        assert set(record) == {"id", "completion", "parsed", "correct"}
+        assert set(record) == {"id", "completion", "distribution", "parsed", "correct"}
         for name in ("report.md", "metrics.json", "per_country_accuracy.png", "per_category_accuracy.png"):
             assert (out / name).stat().st_size > 0
         assert (out / "per_country_accuracy.png").read_bytes()[:4] == b"\x89PNG"

@@ -28,10 +28,13 @@ def _eval(p: argparse.ArgumentParser) -> None:
     _model_options(p)
 
     def run(args: argparse.Namespace) -> None:
-        from dvmap_hf.evaluation.report import paper_table
+        from dvmap_hf.evaluation.report import alignment_table, paper_table
         from dvmap_hf.evaluation.runner import run_eval
 
-        print(paper_table([run_eval(_spec(args), args.out)]))
+        metrics = run_eval(_spec(args), args.out)
+        print(paper_table([metrics]))
+        if "distribution" in metrics:
+            print(f"\n{alignment_table([metrics])}")
         print(f"report: {args.out}/report.md")
 
     p.set_defaults(handler=run)

@@ -107,22 +107,36 @@ def ece_bins(mode_probability: np.ndarray) -> np.ndarray:
     return np.minimum((np.asarray(mode_probability) * ECE_BINS).astype(np.int64), ECE_BINS - 1)
 
 
-def ece_of(bin_c: np.ndarray, bin_s: np.ndarray, bin_n: np.ndarray) -> np.ndarray:
-    """ECE from per-bin sums of c, of s and of rows (bins x draws, or bins): sum_b |sum c - sum s| / N."""
-    return np.abs(bin_c - bin_s).sum(axis=0) / bin_n.sum(axis=0)
+def row_columns(scores: dict[str, np.ndarray]) -> np.ndarray:
+    """Every summary figure is a function of sums over rows of these columns (rows x columns): the per-row
+    figures, the uniform distribution's TV, and per calibration bin c, s and the row itself. A bootstrap draw
+    is then a weighted sum of rows (or of per-profile sums), as `figures_of` reads it."""
+    one_hot = np.eye(ECE_BINS)[ece_bins(scores["mode_probability"])]
+    values = [scores[name] for name in (*ROW_FIGURES, "uniform_total_variation")]
+    return np.column_stack(
+        [*values, one_hot * scores["mode_probability"][:, None], one_hot * scores["mode_share"][:, None], one_hot]
+    )
+
+
+def figures_of(sums: np.ndarray) -> dict[str, np.ndarray]:
+    """The summary figures of each draw from its column sums (draws x `row_columns` columns): the mean of every
+    per-row figure, SimBench's score (both TV means over the same rows) and the calibration error."""
+    sums = np.atleast_2d(sums)
+    named = len(ROW_FIGURES) + 1
+    c, s, n = (sums[:, named + i * ECE_BINS : named + (i + 1) * ECE_BINS].T for i in range(3))
+    rows = n.sum(axis=0)
+    out = {name: sums[:, i] / rows for i, name in enumerate(ROW_FIGURES)}
+    out["simbench_score"] = simbench_score(out["total_variation"], sums[:, named - 1] / rows)
+    out["ece_mode"] = np.abs(c - s).sum(axis=0) / rows
+    return out
 
 
 def summary(scores: dict[str, np.ndarray], weights=None) -> dict[str, float]:
     """The mean of every per-row figure, SimBench's score and the calibration error (`weights`: how often each
     row counts, as a bootstrap draw has it)."""
-    w = np.ones(len(scores["total_variation"])) if weights is None else np.asarray(weights, dtype=np.float64)
-    out = {name: float(np.average(scores[name], weights=w)) for name in ROW_FIGURES}
-    tv_uniform = float(np.average(scores["uniform_total_variation"], weights=w))
-    out["simbench_score"] = simbench_score(out["total_variation"], tv_uniform)
-    bins = ece_bins(scores["mode_probability"])
-    sums = [np.bincount(bins, w * v, ECE_BINS) for v in (scores["mode_probability"], scores["mode_share"], 1.0)]
-    out["ece_mode"] = float(ece_of(*sums))
-    return out
+    columns = row_columns(scores)
+    w = np.ones(len(columns)) if weights is None else np.asarray(weights, dtype=np.float64)
+    return {name: float(values[0]) for name, values in figures_of(w @ columns).items()}
 
 
 def simbench_score(total_variation, uniform_total_variation):

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 
 from ..options import OptionError, at_least, check_choices, one_of, option
 
-REFERENCE_PREDICTORS = ("random", "majority", "tabular")
-FITTED_PREDICTORS = ("majority", "tabular")  # fitted on a corpus split (`--reference-split`)
+#: The answers and distributions that need no LLM (`reference.py`); the first three are the paper-style table's
+REFERENCE_PREDICTORS = ("random", "majority", "tabular", "marginal", "nearest")
+TABLE_REFERENCES = REFERENCE_PREDICTORS[:3]
+FITTED_PREDICTORS = REFERENCE_PREDICTORS[1:]  # fitted on a corpus split (`--reference-split`)
 BACKENDS = ("transformers", "vllm", "openai")
 SCORINGS = ("generate", "loglik")
 MATCH_RULES = ("strict", "release")
@@ -104,7 +106,9 @@ class InferenceConfig:
 
 @dataclass
 class EvalConfig:
-    model: str = option(help="model folder / Hub id, an endpoint's model (openai), or random | majority | tabular")
+    model: str = option(
+        help="model folder / Hub id, an endpoint's model (openai), or a reference: " + " | ".join(REFERENCE_PREDICTORS)
+    )
     dataset: str = option("dvmap", "dataset folder or Hub id")
     config: str = option("cross_demographic", "config to evaluate on")
     split: str | None = option(None, "split (default: test, or the config's only split)")

@@ -82,11 +82,11 @@ def _backend(model: str, backend: str, generation: InferenceConfig) -> Predictor
 
 
 def _reference(model: str, dataset: str, seed: int, reference_split: str) -> Predictor:
-    from .reference import MajorityPredictor, RandomPredictor, TabularPredictor
+    from . import reference
 
     if model == "random":
-        return RandomPredictor(seed)
+        return reference.RandomPredictor(seed)
     from ..data.folder import load_split
 
     train = load_split(dataset, "corpus", reference_split).to_pandas()
-    return (MajorityPredictor if model == "majority" else TabularPredictor)(train, seed)
+    return reference.FITTED[model](train, seed)

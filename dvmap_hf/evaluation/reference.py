@@ -1,13 +1,19 @@
-"""Reference predictors: answers that need no LLM, to put a model's scores in context.
+"""Reference predictors: answers and answer distributions that need no LLM, to put a model's scores in context.
 
-- `random`: a seeded uniform choice per row;
+- `random`: a seeded uniform choice per row; its distribution is uniform;
 - `majority`: the most frequent answer of the reference split (the corpus train split by default) per
-  country x question (per question where the country is unseen);
-- `tabular`: one scikit-learn logistic regression per question on the one-hot 11 attributes.
+  group x question (the country in a WVS build; per question where the group is unseen); its distribution
+  is that group's pooled answers;
+- `marginal`: the item's marginal, the pooled answers of every reference profile per question;
+- `tabular`: one scikit-learn logistic regression per question on the one-hot attributes (the paper's 11, or a
+  survey build's); its distribution is the regression's (a multinomial model on the profile attributes);
+- `nearest`: the pooled answers of the reference profiles that share the most attributes with the row's.
 
-Each answers as `<answer>option</answer>`, so every row goes through the same parser and metrics as an
-LLM's. Rows one cannot cover (a question absent from its reference split) fall back to `random`; how many
-did is reported.
+Pooled answers are the rows' `answer_counts` where the reference split has them (a distributional build),
+else one answer per row. Each predictor answers as `<answer>option</answer>` (the distribution's first largest
+option for `marginal` and `nearest`), so every row goes through the same parser and metrics as an LLM's, and
+gives its distribution beside (`distribution`). Rows one cannot cover (a question absent from its reference
+split) fall back to `random`; how many did is reported.
 """
 
 from __future__ import annotations
@@ -17,7 +23,20 @@ import pandas as pd
 
 from ..data.prompts import answer_text
 from ..data.sampling import row_seed
-from ..data.schema import attribute_columns, group_column
+from ..data.schema import COUNTS, attribute_columns, group_column
+
+
+def pooled_counts(train: pd.DataFrame) -> np.ndarray:
+    """Each reference row's answers as counts over the widest K (rows x options): its `answer_counts`, or one
+    answer."""
+    width = int(train["num_options"].max())
+    out = np.zeros((len(train), width))
+    if COUNTS in train:
+        for i, counts in enumerate(train[COUNTS]):
+            out[i, : len(counts)] = counts
+    else:
+        out[np.arange(len(train)), train["answer_index"].to_numpy()] = 1
+    return out
 
 
 class RandomPredictor:
@@ -34,32 +53,83 @@ class RandomPredictor:
     def choose(self, row: dict) -> int:
         return int(np.random.default_rng(row_seed(self.seed, row["id"])).integers(len(row["options"])))
 
-    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
-        return [answer_text(row["options"][self.choose(row)]) for row in rows]
+    def distribution(self, row: dict) -> list[float] | None:
+        """The row's answer distribution (None: not known, the uniform one stands in)."""
+        return None
+
+    def answer(self, row: dict) -> int | None:
+        """The row's answer (None: not known, a random choice stands in and counts as a fallback)."""
+        return self.choose(row)
+
+    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[dict]:
+        return [self._record(row, self.answer(row), self.distribution(row)) for row in rows]
+
+    def _record(self, row: dict, index, distribution) -> dict:
+        k = len(row["options"])
+        if index is None or not 0 <= index < k:
+            self.fallbacks += 1
+            index = self.choose(row)
+        if distribution is None or len(distribution) != k or not sum(distribution) > 0:
+            distribution = [1.0] * k
+        total = float(sum(distribution))
+        return {
+            "completion": answer_text(row["options"][int(index)]),
+            "distribution": [v / total for v in distribution],
+        }
 
 
-class MajorityPredictor(RandomPredictor):
-    """Mode of the corpus train split per (group, question): the group is the country in a WVS build, a
-    survey build's group (year, wave); per question if the group is unseen."""
+class PooledPredictor(RandomPredictor):
+    """Answers and distributions from the reference split's pooled answers per key (question, or group x
+    question), falling back to the question's, then to random."""
+
+    def __init__(self, train: pd.DataFrame, seed: int = 0, by_group: bool = True):
+        super().__init__(seed)
+        self.group = group_column(train.columns) if by_group else None
+        counts = pd.DataFrame(pooled_counts(train), index=train.index)
+        self.by_question = counts.groupby(train["question_id"]).sum()
+        self.by_pair = counts.groupby([train[self.group], train["question_id"]]).sum() if by_group else None
+
+    def pooled(self, row: dict) -> np.ndarray | None:
+        if self.by_pair is not None and (row[self.group], row["question_id"]) in self.by_pair.index:
+            return self.by_pair.loc[(row[self.group], row["question_id"])].to_numpy()
+        if row["question_id"] in self.by_question.index:
+            return self.by_question.loc[row["question_id"]].to_numpy()
+        return None
+
+    def distribution(self, row: dict) -> list[float] | None:
+        counts = self.pooled(row)
+        return None if counts is None else counts[: len(row["options"])].tolist()
+
+    def answer(self, row: dict) -> int | None:
+        counts = self.pooled(row)
+        return None if counts is None else int(np.argmax(counts[: len(row["options"])]))
+
+
+class MajorityPredictor(PooledPredictor):
+    """Mode of the reference split per (group, question): the group is the country in a WVS build, a
+    survey build's group (year, wave); per question if the group is unseen. The mode counts each reference
+    row's answer once (as the paper's majority baseline); the distribution pools the rows' answer counts."""
 
     name = "majority"
 
     def __init__(self, train: pd.DataFrame, seed: int = 0):
-        super().__init__(seed)
-        self.group = group_column(train.columns)
+        super().__init__(train, seed)
         by_pair = train.groupby([self.group, "question_id"])["answer_index"].agg(_mode)
         by_question = train.groupby("question_id")["answer_index"].agg(_mode)
-        self.by_pair, self.by_question = by_pair.to_dict(), by_question.to_dict()
+        self.mode_by_pair, self.mode_by_question = by_pair.to_dict(), by_question.to_dict()
 
-    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
-        out = []
-        for row in rows:
-            index = self.by_pair.get((row[self.group], row["question_id"]), self.by_question.get(row["question_id"]))
-            if index is None or index >= len(row["options"]):
-                self.fallbacks += 1
-                index = self.choose(row)
-            out.append(answer_text(row["options"][int(index)]))
-        return out
+    def answer(self, row: dict) -> int | None:
+        key = (row[self.group], row["question_id"])
+        return self.mode_by_pair.get(key, self.mode_by_question.get(row["question_id"]))
+
+
+class MarginalPredictor(PooledPredictor):
+    """The item's marginal: every reference profile's answers to the question, pooled."""
+
+    name = "marginal"
+
+    def __init__(self, train: pd.DataFrame, seed: int = 0):
+        super().__init__(train, seed, by_group=False)
 
 
 def _mode(values: pd.Series) -> int:
@@ -68,8 +138,9 @@ def _mode(values: pd.Series) -> int:
 
 
 class TabularPredictor(RandomPredictor):
-    """One logistic regression per question on the one-hot attributes (the paper's 11, or a survey build's) of the
-    corpus train split."""
+    """One logistic regression per question on the one-hot attributes (the paper's 11, or a survey build's)
+    of the reference split: a multinomial model of the answer given the profile. It learns from every
+    respondent's answer (`answer_counts` as weights) where the split has them, else from each row's answer."""
 
     name = "tabular"
 
@@ -80,26 +151,61 @@ class TabularPredictor(RandomPredictor):
 
         super().__init__(seed)
         self.models, self.attributes = {}, attribute_columns(train.columns)
+        train = train.reset_index(drop=True)
+        counts = pooled_counts(train) if COUNTS in train else None
         for question_id, part in train.groupby("question_id"):
-            if part["answer_index"].nunique() < 2:
-                self.models[question_id] = int(part["answer_index"].iloc[0])
+            features, labels, weight = part[self.attributes], part["answer_index"].to_numpy(), None
+            if counts is not None:  # one sample per (row, option) someone chose, weighted by how many did
+                options, rows = np.nonzero(counts[part.index].T)
+                features, labels, weight = part.iloc[rows][self.attributes], options, counts[part.index[rows], options]
+            if len(np.unique(labels)) < 2:
+                self.models[question_id] = int(labels[0])
                 continue
             model = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression(max_iter=500))
-            self.models[question_id] = model.fit(part[self.attributes], part["answer_index"])
+            self.models[question_id] = model.fit(features, labels, logisticregression__sample_weight=weight)
 
-    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str]:
+    def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[dict]:
         frame = pd.DataFrame(rows)
-        chosen = np.full(len(rows), -1)
+        probabilities: list[np.ndarray | None] = [None] * len(rows)
         for question_id, index in frame.groupby("question_id").groups.items():
             model = self.models.get(question_id)
-            if isinstance(model, int):
-                chosen[index] = model
+            if isinstance(model, int):  # every reference answer the same option
+                for i in index:
+                    probabilities[i] = np.eye(max(len(rows[i]["options"]), model + 1))[model][
+                        : len(rows[i]["options"])
+                    ]
             elif model is not None:
-                chosen[index] = model.predict(frame.loc[index, self.attributes])
-        out = []
-        for row, index in zip(rows, chosen):
-            if index < 0 or index >= len(row["options"]):
-                self.fallbacks += 1
-                index = self.choose(row)
-            out.append(answer_text(row["options"][int(index)]))
-        return out
+                proba = model.predict_proba(frame.loc[index, self.attributes])
+                for i, p in zip(index, proba):
+                    probabilities[i] = np.zeros(len(rows[i]["options"]))
+                    probabilities[i][model.classes_] = p
+        return [
+            self._record(row, None if p is None else int(np.argmax(p)), None if p is None else p.tolist())
+            for row, p in zip(rows, probabilities)
+        ]
+
+
+class NearestPredictor(PooledPredictor):
+    """The pooled answers of the reference profiles that share the most attributes with the row's profile
+    (every profile at the largest count of shared attributes), per question."""
+
+    name = "nearest"
+
+    def __init__(self, train: pd.DataFrame, seed: int = 0):
+        train = train.reset_index(drop=True)
+        super().__init__(train, seed, by_group=False)
+        self.attributes = attribute_columns(train.columns)
+        self.counts = pooled_counts(train)
+        self.rows_of = {question: index.to_numpy() for question, index in train.groupby("question_id").groups.items()}
+        self.profiles = train[self.attributes].to_numpy(dtype=str)
+
+    def pooled(self, row: dict) -> np.ndarray | None:
+        mine = self.rows_of.get(row["question_id"])
+        if mine is None:
+            return None
+        shared = (self.profiles[mine] == np.asarray([str(row[a]) for a in self.attributes])).sum(axis=1)
+        return self.counts[mine[shared == shared.max()]].sum(axis=0)
+
+
+#: The fitted references by name (`config.FITTED_PREDICTORS`).
+FITTED = {cls.name: cls for cls in (MajorityPredictor, MarginalPredictor, TabularPredictor, NearestPredictor)}

@@ -72,7 +72,7 @@ evaluation script, which also credits an answer containing exactly one option):
 {_distances(metrics["overall"], group)}
 
 {_intervals(metrics.get("intervals", {}))}
-
+{_alignment_section(metrics)}
 The breakdowns below give plug-in figures without intervals: a distance over a few small groups there is
 biased upward.
 
@@ -241,6 +241,69 @@ def interval_note(
 
 
 LABELS = {"accuracy": "Acc", "likert_consistency": "LC", "wasserstein_distance": "WD", "total_variation": "TV"}
+
+
+#: The distribution-alignment columns of the tables: (figure, header, scale, decimals); lower is better but
+#: for SimBench's score and OpinionsQA's alignment.
+ALIGNMENT_COLUMNS = (
+    ("total_variation", "TV", 1, 3),
+    ("jensen_shannon", "JS", 1, 3),
+    ("wasserstein", "WD/(K-1)", 1, 3),
+    ("kl", "KL", 1, 3),
+    ("simbench_score", "SimBench", 1, 1),
+    ("opinionsqa_alignment", "OQA align", 1, 3),
+    ("brier_mode", "Brier", 1, 3),
+    ("ece_mode", "ECE", 1, 3),
+)
+ALIGNMENT_NOTE = (
+    "each row's predicted distribution against its profile's survey answers (`answer_counts`), averaged over "
+    "rows; SimBench = 100 (1 - TV / TV of the uniform distribution); Brier and ECE of the probability on the "
+    "survey's mode; the human floor is what a model that knew each profile's true distribution would score "
+    "against samples of the rows' own sizes"
+)
+
+
+def _alignment_cell(entry: dict, scale: float, decimals: int) -> str:
+    value = f"{scale * entry['estimate']:.{decimals}f}"
+    if entry.get("interval") is None:
+        return value + ("†" if entry.get("flag") else "")
+    low, high = (scale * x for x in entry["interval"])
+    return f"{value} [{low:.{decimals}f}, {high:.{decimals}f}]"
+
+
+def alignment_table(runs: list[dict]) -> str:
+    """The distribution-alignment table over runs that scored distributions, with the human floor of the first
+    run's rows below (empty when no run did)."""
+    runs = [m for m in runs if "distribution" in m]
+    if not runs:
+        return ""
+    header = " | ".join(h for _, h, _, _ in ALIGNMENT_COLUMNS)
+    lines = [f"| model | config | rows | {header} |", "|---|---|---:|" + "---:|" * len(ALIGNMENT_COLUMNS)]
+    for metrics in runs:
+        figures, info = metrics["distribution"]["figures"], metrics["run"]
+        cells = " | ".join(_alignment_cell(figures[n], scale, d) for n, _, scale, d in ALIGNMENT_COLUMNS)
+        lines.append(
+            f"| {model_name(info['model'])} | {info['config']} | {metrics['distribution']['rows']} | {cells} |"
+        )
+    floor = runs[0]["distribution"]["human_floor"]
+    cells = " | ".join(f"{floor[n]:.{d}f}" if n in floor else "-" for n, _, _, d in ALIGNMENT_COLUMNS)
+    lines.append(f"| human floor | {runs[0]['run']['config']} | {runs[0]['distribution']['rows']} | {cells} |")
+    flags = sorted({e["flag"] for m in runs for e in m["distribution"]["figures"].values() if e.get("flag")})
+    note = f"{ALIGNMENT_NOTE}" + (f"; †: no interval ({', '.join(flags)})" if flags else "")
+    return "\n".join(lines) + f"\n\n{note[0].upper()}{note[1:]}."
+
+
+def _alignment_section(metrics: dict) -> str:
+    if "distribution" not in metrics:
+        return ""
+    d = metrics["distribution"]
+    return f"""
+## Distribution alignment
+
+{alignment_table([metrics])}
+{d["profiles"]} profiles, median support {d["median_support"]:g} respondents a row; KL smoothed with epsilon
+{d["kl_epsilon"]:g}; the floor from {d["floor_draws"]} resamples a row.
+"""
 
 
 def paper_table(runs: list[dict]) -> str:

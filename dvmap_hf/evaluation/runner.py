@@ -31,6 +31,9 @@ from .report import METRICS_FILE, read_metrics, write_report
 from .scoring import score
 
 PREDICTIONS = "predictions.jsonl"
+#: Where a prediction carries the model's answer distribution: a reference's own, or log-likelihood scoring's
+#: option probabilities (renormalised over the options).
+DISTRIBUTION_SOURCES = ("distribution", "option_probs")
 RUN_INFO = "run.json"
 
 
@@ -94,7 +97,15 @@ def _line_problem(line: str, num_options: dict[str, int] | None) -> str | None:
             return (
                 f"row {record['id']}: `parsed` {record['parsed']} is out of range -1..{num_options[record['id']] - 1}"
             )
+        if "distribution" in record and not _is_distribution(record["distribution"], num_options[record["id"]]):
+            return f"row {record['id']}: `distribution` is not {num_options[record['id']]} numbers >= 0 with a sum > 0"
     return None
+
+
+def _is_distribution(values, k: int) -> bool:
+    ok = isinstance(values, list) and len(values) == k
+    ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf") for v in values)
+    return ok and sum(values) > 0
 
 
 def read_predictions(path: Path, rows: list[dict] | None = None, repair: bool = False) -> dict[str, dict]:
@@ -282,4 +293,7 @@ def _with_predictions(split, predictions: dict[str, dict]) -> pd.DataFrame:
         frame[f"parsed_{rule}"] = [parse_answer(c, o, rule) for c, o in zip(completions, frame["options"])]
     if all("option_probs" in predictions[i] for i in frame["id"]) and len(frame):  # log-likelihood scoring
         frame["option_probs"] = [predictions[i]["option_probs"] for i in frame["id"]]
+    source = next((key for key in DISTRIBUTION_SOURCES if all(key in predictions[i] for i in frame["id"])), None)
+    if source is not None and len(frame):  # the predictor's own answer distribution per row
+        frame["distribution"] = [predictions[i][source] for i in frame["id"]]
     return frame

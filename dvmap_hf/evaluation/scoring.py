@@ -3,11 +3,13 @@ question, entropy against accuracy, and the intervals. `report.py` renders them;
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from ..data.schema import group_column
+from ..data.schema import COUNTS, group_column
+from .alignment import FLOOR_DRAWS, KL_EPSILON, figures_of, human_floor, row_columns, row_scores, simbench_score
 from .metrics import entropy
-from .statistics import RunRows, figures, intervals
+from .statistics import MIN_PROFILES, RunRows, figures, intervals, resample_counts, summarize
 
 
 def _scores(frame: pd.DataFrame, figures_: dict | None = None) -> dict:
@@ -58,4 +60,50 @@ def score(frame: pd.DataFrame, resamples: int = 0, seed: int = 0) -> dict:
         "per_category": _breakdown(frame, "category"),
         "per_question": _breakdown(frame, "question_id"),
         "entropy_vs_accuracy": entropy_vs_accuracy(frame),
+        **({"distribution": distribution_alignment(frame, resamples, seed)} if _has_distributions(frame) else {}),
+    }
+
+
+def _has_distributions(frame: pd.DataFrame) -> bool:
+    """A distributional build's rows (`answer_counts`) scored by a predictor that gives its distribution."""
+    return COUNTS in frame and "distribution" in frame and len(frame) > 0
+
+
+def distribution_alignment(frame: pd.DataFrame, resamples: int = 0, seed: int = 0) -> dict:
+    """The model's distribution per row against the survey's (`alignment`): each figure's mean over rows with a
+    profile-bootstrap interval (basic; flagged under `MIN_PROFILES` profiles), the human-noise floor of the
+    distances beside it, and the uniform distribution's TV (SimBench's denominator)."""
+    k = frame["num_options"].to_numpy()
+    scores = row_scores(frame["distribution"].tolist(), frame[COUNTS].tolist(), k)
+    columns = row_columns(scores)
+    profiles = pd.factorize(frame["profile_id"])[0]
+    count = int(profiles.max()) + 1
+    observed = {name: float(v[0]) for name, v in figures_of(columns.sum(axis=0)).items()}
+    flag = f"{count} profiles < {MIN_PROFILES}" if count < MIN_PROFILES else None
+    figures = {name: {"estimate": value, "interval": None, "flag": flag} for name, value in observed.items()}
+    if resamples >= 2:
+        per_profile = np.stack([np.bincount(profiles, c, count) for c in columns.T], axis=1)
+        draws = [figures_of(counts @ per_profile) for counts in resample_counts(count, resamples, seed)]
+        for name, value in observed.items():
+            # a mean over rows (each row's distance to its own survey distribution): the basic interval
+            entry = summarize(f"mean_{name}", value, np.concatenate([d[name] for d in draws]), flag)
+            figures[name] = {
+                "estimate": entry["estimate"],
+                "interval": entry["interval"],
+                "se": entry["se"],
+                "flag": flag,
+            }
+    floor = {name: float(v.mean()) for name, v in human_floor(frame[COUNTS].tolist(), k, seed=seed).items()}
+    uniform = float(scores["uniform_total_variation"].mean())
+    floor |= {"simbench_score": float(simbench_score(floor["total_variation"], uniform))}
+    floor["opinionsqa_alignment"] = 1 - floor["wasserstein"]
+    return {
+        "rows": len(frame),
+        "profiles": count,
+        "median_support": float(np.median(frame["support"])),
+        "figures": figures,
+        "human_floor": floor,
+        "uniform_total_variation": uniform,
+        "kl_epsilon": KL_EPSILON,
+        "floor_draws": FLOOR_DRAWS,
     }
