@@ -21,7 +21,29 @@ from dvmap_hf import hub  # noqa: E402
 from dvmap_hf.data.synth import SynthConfig, synthesize, write_synthetic_wvs  # noqa: E402
 from dvmap_hf.training.arguments import parse_sft  # noqa: E402
 from dvmap_hf.training.sft import sft_main  # noqa: E402
-from tests.support import ROOT, SMALL_SPEC, RecordingHub, release_rows, small_config  # noqa: E402
+from tests.support import (  # noqa: E402
+    ROOT,
+    SMALL_SPEC,
+    RecordingHub,
+    gss_like_frame,
+    release_rows,
+    small_config,
+    spec_dict,
+    write_spec,
+)
+
+
+@pytest.fixture(scope="session")
+def built_survey(tmp_path_factory):
+    """A toy GSS-like survey built with its answer counts (`--consensus distribution`): 2016 trains, 2018 is
+    held out (cross_year, 24 profiles), natfare is the held-out question."""
+    from dataset_builder import BuildConfig
+
+    folder = tmp_path_factory.mktemp("survey_built")
+    gss_like_frame(n=1600).to_csv(folder / "frame.csv", index=False)
+    spec = write_spec(folder, spec_dict())
+    build_folder(BuildConfig(survey=spec, consensus="distribution", system_prompt="none"), folder / "d")
+    return folder / "d"
 
 
 @pytest.fixture(scope="session")

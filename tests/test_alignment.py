@@ -79,15 +79,13 @@ def test_bad_distributions_are_refused_with_the_row(model, counts, k, message):
 
 
 @pytest.fixture(scope="module")
-def distributional(tmp_path_factory):
-    """A toy survey built with its answer counts, and a strict build of it (no counts)."""
+def distributional(built_survey, tmp_path_factory):
+    """The toy survey built with its answer counts (`d`), and built again without them (`m`)."""
     from dataset_builder import BuildConfig, build_folder
-    from tests.support import gss_like_frame, spec_dict, write_spec
 
     folder = tmp_path_factory.mktemp("aligned")
-    gss_like_frame(n=1600).to_csv(folder / "frame.csv", index=False)
-    spec = write_spec(folder, spec_dict())
-    build_folder(BuildConfig(survey=spec, consensus="distribution"), folder / "d")
+    (folder / "d").symlink_to(built_survey)
+    spec = built_survey.parent / "survey.yaml"
     build_folder(BuildConfig(survey=spec, consensus="majority"), folder / "m")
     return folder
 

@@ -43,7 +43,12 @@ def test_every_option_lists_its_allowed_values(capsys):
             "--uk {merge,gbr-only}",
             "--system-prompt {release,none}",
         ],
-        "eval": ["--backend {transformers,vllm,openai}", "--match {strict,release}", "--scoring {generate,loglik}"],
+        "eval": [
+            "--backend {transformers,vllm,openai}",
+            "--match {strict,release}",
+            "--scoring {generate,loglik,stated}",
+            "--profiles {own,shuffled}",
+        ],
         "analyze": ["{entropy,importance,consensus,semantic,difficulty}"],
     }.items():
         with pytest.raises(SystemExit):

@@ -33,7 +33,7 @@ def _eval(p: argparse.ArgumentParser) -> None:
 
         metrics = run_eval(_spec(args), args.out)
         print(paper_table([metrics]))
-        if "distribution" in metrics:
+        if alignment_table([metrics]):
             print(f"\n{alignment_table([metrics])}")
         print(f"report: {args.out}/report.md")
 

@@ -15,7 +15,8 @@ REFERENCE_PREDICTORS = ("random", "majority", "tabular", "marginal", "nearest")
 TABLE_REFERENCES = REFERENCE_PREDICTORS[:3]
 FITTED_PREDICTORS = REFERENCE_PREDICTORS[1:]  # fitted on a corpus split (`--reference-split`)
 BACKENDS = ("transformers", "vllm", "openai")
-SCORINGS = ("generate", "loglik")
+SCORINGS = ("generate", "loglik", "stated")
+PROFILE_MODES = ("own", "shuffled")
 MATCH_RULES = ("strict", "release")
 DTYPES = ("auto", "float32", "bfloat16", "float16")  # how an answer is matched to an option: `parsing.py`
 
@@ -123,8 +124,15 @@ class EvalConfig:
     )
     scoring: str = option(
         "generate",
-        "generate (a sampled completion, parsed) or loglik (each option's log-likelihood; transformers and vllm)",
+        "generate (a sampled completion, parsed), loglik (each option's log-likelihood; transformers and vllm) or "
+        "stated (the model states a percentage per option: its answer distribution)",
         choices=SCORINGS,
+    )
+    samples: int = option(1, "completions per row (generate): k > 1 scores the k answers' shares as a distribution")
+    profiles: str = option(
+        "own",
+        "own, or shuffled: the conditioning control, each row asked with another profile's prompt on its question",
+        choices=PROFILE_MODES,
     )
     reference_split: str = option(
         "train", "the corpus split majority and tabular are fitted on (an imported release may have no train)"
@@ -136,6 +144,12 @@ class EvalConfig:
         check_choices(self)
         at_least("limit", self.limit)
         check_resamples("bootstrap", self.bootstrap, none_allowed=True)
+        at_least("samples", self.samples)
+        if self.samples > 1 and (self.scoring != "generate" or self.generation.greedy):
+            raise OptionError("samples", "draws several sampled completions: it needs --scoring generate, not greedy")
+        if (self.samples > 1 or self.scoring == "stated") and self.model in REFERENCE_PREDICTORS:
+            raise OptionError("samples" if self.samples > 1 else "scoring", "asks a model: reference predictors give "
+                              "their distribution already")  # fmt: skip
         evaluated = self.split or "test"
         if self.model in FITTED_PREDICTORS and self.config == "corpus" and self.reference_split == evaluated:
             raise OptionError("reference_split", f"is the evaluated split ({evaluated!r}): fit on another one")
@@ -145,7 +159,7 @@ class EvalConfig:
         """Whether sampling draws from a seed per batch (transformers generation), so that the batch size is
         part of the run: reference predictors, openai and vllm (a seed per row), greedy decoding and
         log-likelihood scoring give every row the same answer whatever the batch."""
-        sampled = not self.generation.greedy and self.scoring == "generate"
+        sampled = not self.generation.greedy and self.scoring != "loglik"
         return self.model not in REFERENCE_PREDICTORS and self.backend == "transformers" and sampled
 
     def identity(self) -> dict:
@@ -161,5 +175,7 @@ class EvalConfig:
             **({"reference_split": self.reference_split} if self.model in FITTED_PREDICTORS else {}),
             **({"batch_size": self.generation.batch_size} if self.batch_seeded else {}),
             "scoring": self.scoring,
+            **({"samples": self.samples} if self.samples > 1 else {}),
+            **({"profiles": self.profiles} if self.profiles != "own" else {}),
             "generation": self.generation.identity(),
         }

@@ -58,7 +58,11 @@ def make_predictor(spec: EvalConfig) -> Predictor:
         from .loglik import LoglikScorer, VLLMLoglikScorer
 
         return (LoglikScorer if spec.backend == "transformers" else VLLMLoglikScorer)(backend)
-    return backend
+    from .routes import SampledPredictor, StatedPredictor
+
+    if spec.scoring == "stated":
+        return StatedPredictor(backend)
+    return SampledPredictor(backend, spec.samples, spec.match) if spec.samples > 1 else backend
 
 
 def _backend(model: str, backend: str, generation: InferenceConfig) -> Predictor:

@@ -55,7 +55,7 @@ def markdown_report(metrics: dict) -> str:
     )
     return f"""# dvmap eval: {run["model"]} on {run["dataset"]} / {run["config"]}
 
-Scoring `{run.get("scoring", "generate")}` ({SCORING_NOTE[run.get("scoring", "generate")]}); prompts
+Scoring `{run.get("scoring", "generate")}` ({SCORING_NOTE[run.get("scoring", "generate")]}){_route(run)}; prompts
 as {run.get("prompt_format", "chat messages")}.
 Backend `{run["backend"]}`, {run["rows"]} rows, {_decoding(run["generation"])}.
 Answers matched with the `{run.get("match", "strict")}` rule. WD is normalised by K - 1 over {group} x
@@ -96,9 +96,23 @@ Entropy of the answer distribution vs accuracy, per question: Pearson r = {r}.
 """
 
 
+def _route(run: dict) -> str:
+    """The distribution route and the control, where the run used them."""
+    text = (
+        f", {run['samples']} completions a row (their answers' shares are its distribution)"
+        if "samples" in run
+        else ""
+    )
+    if run.get("profiles") == "shuffled":
+        text += ", each row asked with another profile of its question (the conditioning control)"
+    return text
+
+
 SCORING_NOTE = {
     "generate": "a sampled completion, parsed",
     "loglik": "each option's log-likelihood as the answer; the most probable option is the prediction",
+    "stated": "the model states a percentage per option; the largest is the prediction, a reply that states no "
+    "distribution is invalid",
 }
 
 
@@ -274,7 +288,7 @@ def _alignment_cell(entry: dict, scale: float, decimals: int) -> str:
 def alignment_table(runs: list[dict]) -> str:
     """The distribution-alignment table over runs that scored distributions, with the human floor of the first
     run's rows below (empty when no run did)."""
-    runs = [m for m in runs if "distribution" in m]
+    runs = [m for m in runs if m.get("distribution", {}).get("rows")]
     if not runs:
         return ""
     header = " | ".join(h for _, h, _, _ in ALIGNMENT_COLUMNS)
@@ -297,12 +311,17 @@ def _alignment_section(metrics: dict) -> str:
     if "distribution" not in metrics:
         return ""
     d = metrics["distribution"]
+    unknown = f"{d['rows_without_distribution']:,} rows without a distribution (a reply that stated none, or no "
+    unknown += "valid sample) are left out."
+    if not d["rows"]:
+        return f"\n## Distribution alignment\n\nNo row has a distribution: {unknown}\n"
+    left_out = f" {unknown}" if d["rows_without_distribution"] else ""
     return f"""
 ## Distribution alignment
 
 {alignment_table([metrics])}
 {d["profiles"]} profiles, median support {d["median_support"]:g} respondents a row; KL smoothed with epsilon
-{d["kl_epsilon"]:g}; the floor from {d["floor_draws"]} resamples a row.
+{d["kl_epsilon"]:g}; the floor from {d["floor_draws"]} resamples a row.{left_out}
 """
 
 

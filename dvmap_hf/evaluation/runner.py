@@ -28,6 +28,7 @@ from .config import MATCH_RULES, EvalConfig
 from .parsing import parse_answer
 from .predictors import Predictor, StreamingPredictor, make_predictor
 from .report import METRICS_FILE, read_metrics, write_report
+from .routes import shuffle_profiles
 from .scoring import score
 
 PREDICTIONS = "predictions.jsonl"
@@ -97,7 +98,8 @@ def _line_problem(line: str, num_options: dict[str, int] | None) -> str | None:
             return (
                 f"row {record['id']}: `parsed` {record['parsed']} is out of range -1..{num_options[record['id']] - 1}"
             )
-        if "distribution" in record and not _is_distribution(record["distribution"], num_options[record["id"]]):
+        distribution = record.get("distribution")
+        if distribution is not None and not _is_distribution(distribution, num_options[record["id"]]):
             return f"row {record['id']}: `distribution` is not {num_options[record['id']]} numbers >= 0 with a sum > 0"
     return None
 
@@ -177,8 +179,10 @@ def predict_rows(
 
 
 def _record(row: dict, completion, match: str) -> dict:
-    scores = completion if isinstance(completion, dict) else {"completion": completion}
-    parsed = parse_answer(scores["completion"], row["options"], match)
+    """A prediction line: the completion (and what the predictor scored beside it), the parsed option (the
+    predictor's own, where it parsed a stated distribution) and whether it is right."""
+    scores = dict(completion) if isinstance(completion, dict) else {"completion": completion}
+    parsed = scores.pop("parsed") if "parsed" in scores else parse_answer(scores["completion"], row["options"], match)
     return {"id": row["id"], **scores, "parsed": parsed, "correct": parsed == row["answer_index"]}
 
 
@@ -223,6 +227,7 @@ def _run_locked(spec: EvalConfig, out: Path, split) -> dict:
     _check_run_folder(out, identity)
     rows = split.to_list()
     done = read_predictions(out / PREDICTIONS, rows, repair=spec.repair)
+    asked = shuffle_profiles(rows, spec.generation.seed) if spec.profiles == "shuffled" else rows
     missing = any(row["id"] not in done for row in rows)
     predictor = make_predictor(spec) if missing else None
 
@@ -232,7 +237,7 @@ def _run_locked(spec: EvalConfig, out: Path, split) -> dict:
 
     records = predict_rows(
         predictor,
-        rows,
+        asked,
         batch_size(spec, predictor),
         spec.generation.seed,
         done,
@@ -293,7 +298,7 @@ def _with_predictions(split, predictions: dict[str, dict]) -> pd.DataFrame:
         frame[f"parsed_{rule}"] = [parse_answer(c, o, rule) for c, o in zip(completions, frame["options"])]
     if all("option_probs" in predictions[i] for i in frame["id"]) and len(frame):  # log-likelihood scoring
         frame["option_probs"] = [predictions[i]["option_probs"] for i in frame["id"]]
-    source = next((key for key in DISTRIBUTION_SOURCES if all(key in predictions[i] for i in frame["id"])), None)
-    if source is not None and len(frame):  # the predictor's own answer distribution per row
-        frame["distribution"] = [predictions[i][source] for i in frame["id"]]
+    source = next((key for key in DISTRIBUTION_SOURCES if any(key in predictions[i] for i in frame["id"])), None)
+    if source is not None:  # the predictor's answer distribution per row (None where a route found none)
+        frame["distribution"] = [predictions[i].get(source) for i in frame["id"]]
     return frame

@@ -72,7 +72,12 @@ def _has_distributions(frame: pd.DataFrame) -> bool:
 def distribution_alignment(frame: pd.DataFrame, resamples: int = 0, seed: int = 0) -> dict:
     """The model's distribution per row against the survey's (`alignment`): each figure's mean over rows with a
     profile-bootstrap interval (basic; flagged under `MIN_PROFILES` profiles), the human-noise floor of the
-    distances beside it, and the uniform distribution's TV (SimBench's denominator)."""
+    distances beside it, and the uniform distribution's TV (SimBench's denominator). Rows whose distribution is
+    unknown (a stated one that did not parse, k samples none of which did) are left out and counted."""
+    known = frame["distribution"].notna().to_numpy()
+    missing, frame = int((~known).sum()), frame[known]
+    if frame.empty:
+        return {"rows": 0, "rows_without_distribution": missing, "figures": {}, "human_floor": {}}
     k = frame["num_options"].to_numpy()
     scores = row_scores(frame["distribution"].tolist(), frame[COUNTS].tolist(), k)
     columns = row_columns(scores)
@@ -99,6 +104,7 @@ def distribution_alignment(frame: pd.DataFrame, resamples: int = 0, seed: int = 
     floor["opinionsqa_alignment"] = 1 - floor["wasserstein"]
     return {
         "rows": len(frame),
+        "rows_without_distribution": missing,
         "profiles": count,
         "median_support": float(np.median(frame["support"])),
         "figures": figures,
