@@ -54,15 +54,16 @@ def push_dataset_folder(
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/datasets/{repo_id}")
 
 
-METRIC_NAMES = ("likert_consistency", "wasserstein_distance", "distribution_distance")
+METRIC_NAMES = ("likert_consistency", "wasserstein_distance", "distribution_distance", "distribution_alignment")
 
 
 def push_metrics(namespace: str, private: bool = False) -> list[str]:
-    """Upload each evaluate module as a Gradio Space named like its script, with the numpy core and the modules'
-    shared piece beside it."""
+    """Upload each evaluate module as a Gradio Space named like its script, with the numpy cores and the
+    modules' shared piece beside it."""
     api, urls = hub_api(), []
     core = Path(__file__).resolve().parent / "evaluation" / "metrics.py"  # numpy only: runs alone on a Space
-    shared = core.with_name("metric_module.py")  # what the three modules share
+    alignment = core.with_name("alignment.py")  # numpy only too: the per-row distribution scores
+    shared = core.with_name("metric_module.py")  # what the modules share
     for name in METRIC_NAMES:
         repo_id = f"{namespace}/{name}"
         with _pushing(repo_id):
@@ -73,7 +74,8 @@ def push_metrics(namespace: str, private: bool = False) -> list[str]:
                 repo_type="space",
                 commit_message=f"Upload {name} (dvmap-hf)",
             )
-            for source, name_in_repo in ((core, "metrics_core.py"), (shared, "metric_module.py")):
+            uploads = ((core, "metrics_core.py"), (alignment, "alignment_core.py"), (shared, "metric_module.py"))
+            for source, name_in_repo in uploads:
                 api.upload_file(
                     path_or_fileobj=str(source),
                     path_in_repo=name_in_repo,

@@ -44,8 +44,9 @@ def test_compare_and_push_metrics_cli(built, tmp_path, capsys, recording_hub):
     cores = [c[2]["path_or_fileobj"] for c in fake.calls if c[0] == "upload_file"]
     assert cores and all(Path(core).is_file() for core in cores)  # the numpy core the modules import
     beside = {(c[1], c[2]["path_in_repo"]) for c in fake.calls if c[0] == "upload_file"}
-    for space in ("likert_consistency", "wasserstein_distance", "distribution_distance"):  # and their shared piece
-        assert {(f"my-org/{space}", "metrics_core.py"), (f"my-org/{space}", "metric_module.py")} <= beside
+    for space in ("likert_consistency", "wasserstein_distance", "distribution_distance", "distribution_alignment"):
+        shipped = ("metrics_core.py", "alignment_core.py", "metric_module.py")  # the cores and the shared piece
+        assert {(f"my-org/{space}", name) for name in shipped} <= beside
 
 
 @pytest.mark.parametrize(

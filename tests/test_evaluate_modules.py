@@ -43,7 +43,7 @@ def test_evaluate_modules_load_offline_and_agree_with_the_core():
 
 
 def test_metric_cards_have_the_evaluate_header():
-    for name in ("likert_consistency", "wasserstein_distance", "distribution_distance"):
+    for name in ("likert_consistency", "wasserstein_distance", "distribution_distance", "distribution_alignment"):
         folder = ROOT / "evaluate_metrics" / name
         card = (folder / "README.md").read_text()
         assert card.startswith("---\n") and "- evaluate\n- metric\n" in card and "## Citation" in card
@@ -71,7 +71,9 @@ def test_the_modules_say_what_is_wrong_with_their_input():
         lc.compute(predictions=["a"], references=[0], num_options=4)
 
 
-@pytest.mark.parametrize("name", ["likert_consistency", "wasserstein_distance", "distribution_distance"])
+@pytest.mark.parametrize(
+    "name", ["likert_consistency", "wasserstein_distance", "distribution_distance", "distribution_alignment"]
+)
 def test_every_module_passes_its_own_doctest(name, monkeypatch):
     """evaluate's convention (`doctest.testmod` on each metric script): the likert_consistency example said
     0.4444 where the module computes 0.5556 (issue 43)."""
@@ -92,3 +94,16 @@ def test_every_module_passes_its_own_doctest(name, monkeypatch):
             namespace: dict = {}
             exec("\n".join(lines[:-2]), namespace)
             assert repr(eval(lines[-2].split("  #")[0], namespace)) == lines[-1][2:], (name, lines[-2:])
+
+
+def test_the_alignment_module_agrees_with_the_core_and_names_a_bad_row():
+    from dvmap_hf.evaluation.alignment import human_floor, row_scores, summary
+
+    da = evaluate.load(str(ROOT / "evaluate_metrics" / "distribution_alignment"))
+    predictions, references = [[0.5, 0.3, 0.2], [0.1, 0.9]], [[2, 1, 1], [4, 6]]
+    got = da.compute(predictions=predictions, references=references, floor=True, seed=3)
+    expected = summary(row_scores(predictions, references, [3, 2]))
+    expected |= {f"floor_{n}": float(v.mean()) for n, v in human_floor(references, [3, 2], seed=3).items()}
+    assert got == pytest.approx(expected)
+    with pytest.raises(ValueError, match="model distributions of row 1 has 3 values for 2 options"):
+        da.compute(predictions=[[0.5, 0.5], [0.2, 0.3, 0.5]], references=[[1, 1], [1, 1]])

@@ -120,6 +120,14 @@ def test_the_control_and_the_model_routes_through_dvmap_eval(built_survey, tiny_
           for p in ("own", "shuffled")}  # fmt: skip
     assert tv["shuffled"]["estimate"] > tv["own"]["estimate"]  # the frame's answers follow sex and degree
     assert json.loads((tmp_path / "shuffled" / "run.json").read_text())["profiles"] == "shuffled"
+    paired = ["compare", str(tmp_path / "own"), str(tmp_path / "shuffled"), "--bootstrap", "200"]
+    assert main([*paired, "--json", str(tmp_path / "paired.json")]) == 0
+    assert "Distribution alignment (each row's distribution against its answer counts)" in capsys.readouterr().out
+    difference = json.loads((tmp_path / "paired.json").read_text())[str(tmp_path / "shuffled")]
+    entry = difference["alignment_total_variation"]
+    assert entry["family"] == "alignment" and entry["difference"] == pytest.approx(
+        tv["shuffled"]["estimate"] - tv["own"]["estimate"]
+    )
     model = ["--model", str(tiny_model), "--limit", "6", "--max-new-tokens", "8"]
     assert main([*argv, *model, "--scoring", "stated", "--out", str(tmp_path / "stated")]) == 0
     stated = json.loads((tmp_path / "stated" / "metrics.json").read_text())["distribution"]

@@ -28,6 +28,8 @@ KL_EPSILON = 1e-3
 ECE_BINS = 10
 #: The per-row figures, in the order tables print them; the lower-is-better distances first.
 ROW_FIGURES = ("total_variation", "jensen_shannon", "wasserstein", "kl", "brier_mode", "opinionsqa_alignment")
+#: Every summary figure (`figures_of`): the per-row figures' means, SimBench's score, the calibration error.
+SUMMARY_FIGURES = (*ROW_FIGURES, "simbench_score", "ece_mode")
 FLOOR_DRAWS = 200
 FLOOR_CHUNK = 20  # resamples held at once: rows x options x 20 floats
 

@@ -1,6 +1,8 @@
 """`dvmap compare`: the paper-style table of several runs, and each run against a baseline with paired,
 profile-clustered bootstrap intervals and p-values, Holm-adjusted within their family: the table's figures
-(Acc, LC, WD of every run) are one family, the figures shown only in the JSON another. A difference the
+(Acc, LC, WD of every run) are one family, the distribution-alignment figures (runs that scored each row's
+distribution against its answer counts) a second with its own table, the figures shown only in the JSON a
+third. A difference the
 data cannot support (too few profiles, small groups, a distance's bias) is flagged and not tested. Runs are
 compared only over the same rows of the same data, or, when asked, over the rows they have in common (the
 output says so)."""
@@ -13,11 +15,30 @@ import numpy as np
 
 from ..errors import DvmapError
 from .report import model_name, paper_table, read_metrics
-from .statistics import DISTANCE_NOTE, LEVEL, METHOD, RunRows, compare, holm
+from .statistics import ALIGNMENT_PREFIX, DISTANCE_NOTE, LEVEL, METHOD, RunRows, compare, holm
 
 #: what the paired table shows: figure, label, scale, digits
 SHOWN = (("accuracy", "Acc", 100, 1), ("likert_consistency", "LC", 100, 1), ("wasserstein_distance", "WD", 1, 4))
 SHOWN_NAMES = {name for name, *_ in SHOWN}
+#: the distribution-alignment figures the second paired table shows
+SHOWN_ALIGNMENT = tuple(
+    (ALIGNMENT_PREFIX + name, label, 1, digits)
+    for name, label, digits in (
+        ("total_variation", "TV", 3),
+        ("jensen_shannon", "JS", 3),
+        ("wasserstein", "WD/(K-1)", 3),
+        ("simbench_score", "SimBench", 1),
+        ("ece_mode", "ECE", 3),
+    )
+)
+FAMILIES = ("table", "alignment", "json")
+
+
+def family_of(name: str) -> str:
+    """The Holm family of a figure: the paper table's, the alignment figures', or the JSON's."""
+    return "table" if name in SHOWN_NAMES else "alignment" if name.startswith(ALIGNMENT_PREFIX) else "json"
+
+
 SIGNIFICANCE = 0.05
 
 
@@ -101,17 +122,17 @@ def compare_runs(
 
 
 def _adjust(results: dict, resamples: int) -> list[str]:
-    """Holm within each family of tests: `table` (the figures the table shows, every run) and `json` (the
-    others); each entry gets its family, the family's size, its adjusted p and `significant` (None where
-    flagged). Returns a note for each family too large for B: its smallest adjusted p, F x 2 / (B + 1), is
-    then no longer below the level, and its "n.s." says nothing about the runs."""
+    """Holm within each family of tests (`FAMILIES`: the paper table's figures, the alignment figures, the
+    others), every run's together; each entry gets its family, the family's size, its adjusted p and
+    `significant` (None where flagged). Returns a note for each family too large for B: its smallest adjusted
+    p, F x 2 / (B + 1), is then no longer below the level, and its "n.s." says nothing about the runs."""
     notes = []
-    for family in ("table", "json"):
+    for family in FAMILIES:
         slots = [
             (run, name)
             for run, figures in results.items()
             for name, entry in figures.items()
-            if (name in SHOWN_NAMES) == (family == "table") and entry.get("p_value") is not None
+            if family_of(name) == family and entry.get("p_value") is not None
         ]
         adjusted = holm([results[run][name]["p_value"] for run, name in slots]) if slots else []
         for (run, name), p in zip(slots, adjusted, strict=True):
@@ -136,6 +157,19 @@ def minimum_resamples(tests: int) -> int:
     return int(2 * tests / SIGNIFICANCE + 1e-9)
 
 
+def _rows_of(results: dict, shown: tuple) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """A paired table's lines (header and one row a run) and its flagged cells (run, label, why)."""
+    lines = ["| model | " + " | ".join(f"Δ{label}" for _, label, _, _ in shown) + " |", "|---|" + "---:|" * len(shown)]
+    flagged = []
+    for run, figures in results.items():
+        cells = [_difference(figures[name], scale, digits) for name, _, scale, digits in shown if name in figures]
+        flagged += [
+            (run, label, figures[name]["flag"]) for name, label, *_ in shown if figures.get(name, {}).get("flag")
+        ]
+        lines.append(f"| {model_name(run)} | " + " | ".join(cells) + " |")
+    return lines, flagged
+
+
 def _paired_table(results: dict, base_run, resamples: int, notes: list[str]) -> str:
     lines = [
         f"Paired differences against {model_name(str(base_run))} (run minus baseline): "
@@ -145,17 +179,18 @@ def _paired_table(results: dict, base_run, resamples: int, notes: list[str]) -> 
         f"n.s.: not significant at {SIGNIFICANCE} after adjustment; †: not supported by the data (no interval or "
         "test; why below).",
         "",
-        "| model | " + " | ".join(f"Δ{label}" for _, label, _, _ in SHOWN) + " |",
-        "|---|" + "---:|" * len(SHOWN),
     ]
-    flagged = []
-    for run, figures in results.items():
-        cells = [_difference(figures[name], scale, digits) for name, _, scale, digits in SHOWN if name in figures]
-        flagged += [
-            (run, label, figures[name]["flag"]) for name, label, *_ in SHOWN if figures.get(name, {}).get("flag")
+    table, flagged = _rows_of(results, SHOWN)
+    lines += table
+    if all(SHOWN_ALIGNMENT[0][0] in figures for figures in results.values()):
+        table, more = _rows_of(results, SHOWN_ALIGNMENT)
+        lines += [
+            "",
+            "Distribution alignment (each row's distribution against its answer counts), its own Holm family:",
         ]
-        lines.append(f"| {model_name(run)} | " + " | ".join(cells) + " |")
-    others = [name for name in next(iter(results.values())) if name not in SHOWN_NAMES]
+        lines += ["", *table]
+        flagged += more
+    others = [name for name in next(iter(results.values())) if family_of(name) == "json"]
     if others:
         lines += [
             "",

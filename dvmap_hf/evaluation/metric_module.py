@@ -1,7 +1,7 @@
-"""What the three `evaluate` modules (`evaluate_metrics/`) share: the citation, the input features, the
-`evaluate.Metric` base that reports them, and the numpy core they compute with. Installed with the kit; on
-a Hub Space, `dvmap push-metrics` uploads this file beside each module as `metric_module.py` and the core
-as `metrics_core.py`, so a module runs there without the kit."""
+"""What the `evaluate` modules (`evaluate_metrics/`) share: the citation, the input features, the
+`evaluate.Metric` base that reports them, and the numpy cores they compute with. Installed with the kit; on
+a Hub Space, `dvmap push-metrics` uploads this file beside each module as `metric_module.py` and the cores
+as `metrics_core.py` and `alignment_core.py`, so a module runs there without the kit."""
 
 import datasets
 import evaluate
@@ -17,6 +17,13 @@ CITATION = """\
 
 #: Option indices arrive as floats, so that 1.7 reaches the core and is refused there, never truncated.
 FEATURES = datasets.Features({"predictions": datasets.Value("float64"), "references": datasets.Value("float64")})
+#: A distribution a row: the model's probabilities and the survey's answer counts, K values each.
+DISTRIBUTION_FEATURES = datasets.Features(
+    {
+        "predictions": datasets.Sequence(datasets.Value("float64")),
+        "references": datasets.Sequence(datasets.Value("float64")),
+    }
+)
 
 
 def core():
@@ -28,6 +35,15 @@ def core():
     return metrics
 
 
+def alignment_core():
+    """The per-row distribution core: the kit's `dvmap_hf.evaluation.alignment`, or on a Space its copy."""
+    try:
+        from dvmap_hf.evaluation import alignment
+    except ImportError:
+        import alignment_core as alignment
+    return alignment
+
+
 class DVMapMetric(evaluate.Metric):
     """An `evaluate.Metric` whose card text is the module's own description and inputs, given as class
     keywords (`class WD(DVMapMetric, description=..., inputs=...)`); they head its docstring too, as
@@ -35,13 +51,14 @@ class DVMapMetric(evaluate.Metric):
 
     description = ""
     inputs = ""
+    features = FEATURES
 
-    def __init_subclass__(cls, description: str = "", inputs: str = "", **kwargs):
+    def __init_subclass__(cls, description: str = "", inputs: str = "", features=FEATURES, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.description, cls.inputs = description, inputs
+        cls.description, cls.inputs, cls.features = description, inputs, features
         cls.__doc__ = description + inputs + (cls.__doc__ or "")
 
     def _info(self):
         return evaluate.MetricInfo(
-            description=self.description, citation=CITATION, inputs_description=self.inputs, features=FEATURES
+            description=self.description, citation=CITATION, inputs_description=self.inputs, features=self.features
         )

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.schema import COUNTS, group_column
-from .alignment import FLOOR_DRAWS, KL_EPSILON, figures_of, human_floor, row_columns, row_scores, simbench_score
+from .alignment import FLOOR_DRAWS, KL_EPSILON, SUMMARY_FIGURES, human_floor, row_scores, simbench_score
 from .metrics import entropy
-from .statistics import MIN_PROFILES, RunRows, figures, intervals, resample_counts, summarize
+from .statistics import ALIGNMENT_PREFIX, MIN_PROFILES, RunRows, figures, intervals
 
 
 def _scores(frame: pd.DataFrame, figures_: dict | None = None) -> dict:
@@ -47,20 +47,22 @@ def entropy_vs_accuracy(frame: pd.DataFrame) -> dict:
 def score(frame: pd.DataFrame, resamples: int = 0, seed: int = 0) -> dict:
     """Overall scores, breakdowns per group (`per_country` in a WVS build, `per_<group>` in a survey build) /
     category / question, entropy vs accuracy, and (with `resamples`) a profile-bootstrap interval for every
-    overall figure."""
+    overall figure; on rows with answer counts scored by a predictor that gives distributions, the distribution
+    alignment (`distribution`)."""
     rows = RunRows.from_frame(frame)
     overall = figures(rows)
     group = group_column(frame.columns)
+    info = intervals(rows, resamples, seed)
     return {
         "group": group,
         "overall": _scores(frame, overall),
         "accuracy_by_match": {k.removeprefix("accuracy_"): v for k, v in overall.items() if k.startswith("accuracy_")},
-        "intervals": intervals(rows, resamples, seed),
+        "intervals": info,
         f"per_{group}": _breakdown(frame, group),
         "per_category": _breakdown(frame, "category"),
         "per_question": _breakdown(frame, "question_id"),
         "entropy_vs_accuracy": entropy_vs_accuracy(frame),
-        **({"distribution": distribution_alignment(frame, resamples, seed)} if _has_distributions(frame) else {}),
+        **({"distribution": distribution_alignment(frame, overall, info, seed)} if _has_distributions(frame) else {}),
     }
 
 
@@ -69,43 +71,36 @@ def _has_distributions(frame: pd.DataFrame) -> bool:
     return COUNTS in frame and "distribution" in frame and len(frame) > 0
 
 
-def distribution_alignment(frame: pd.DataFrame, resamples: int = 0, seed: int = 0) -> dict:
-    """The model's distribution per row against the survey's (`alignment`): each figure's mean over rows with a
-    profile-bootstrap interval (basic; flagged under `MIN_PROFILES` profiles), the human-noise floor of the
-    distances beside it, and the uniform distribution's TV (SimBench's denominator). Rows whose distribution is
-    unknown (a stated one that did not parse, k samples none of which did) are left out and counted."""
+def distribution_alignment(frame: pd.DataFrame, overall: dict, info: dict, seed: int = 0) -> dict:
+    """The model's distribution per row against the survey's (`alignment`), as the run's figures and intervals
+    hold it (`alignment_*`: means over rows, basic profile-bootstrap intervals, flagged under `MIN_PROFILES`
+    profiles), with the human-noise floor of the distances beside it and the uniform distribution's TV
+    (SimBench's denominator). Rows whose distribution is unknown (a stated one that did not parse, k samples
+    none of which did) are left out and counted."""
     known = frame["distribution"].notna().to_numpy()
     missing, frame = int((~known).sum()), frame[known]
     if frame.empty:
         return {"rows": 0, "rows_without_distribution": missing, "figures": {}, "human_floor": {}}
+    profiles = int(frame["profile_id"].nunique())
+    flag = f"{profiles} profiles < {MIN_PROFILES}" if profiles < MIN_PROFILES else None
+    figures = {}
+    for name in SUMMARY_FIGURES:
+        entry = info.get("figures", {}).get(ALIGNMENT_PREFIX + name)
+        figures[name] = (
+            {key: entry[key] for key in ("estimate", "interval", "se", "flag")}
+            if entry is not None
+            else {"estimate": overall[ALIGNMENT_PREFIX + name], "interval": None, "flag": flag}
+        )
     k = frame["num_options"].to_numpy()
-    scores = row_scores(frame["distribution"].tolist(), frame[COUNTS].tolist(), k)
-    columns = row_columns(scores)
-    profiles = pd.factorize(frame["profile_id"])[0]
-    count = int(profiles.max()) + 1
-    observed = {name: float(v[0]) for name, v in figures_of(columns.sum(axis=0)).items()}
-    flag = f"{count} profiles < {MIN_PROFILES}" if count < MIN_PROFILES else None
-    figures = {name: {"estimate": value, "interval": None, "flag": flag} for name, value in observed.items()}
-    if resamples >= 2:
-        per_profile = np.stack([np.bincount(profiles, c, count) for c in columns.T], axis=1)
-        draws = [figures_of(counts @ per_profile) for counts in resample_counts(count, resamples, seed)]
-        for name, value in observed.items():
-            # a mean over rows (each row's distance to its own survey distribution): the basic interval
-            entry = summarize(f"mean_{name}", value, np.concatenate([d[name] for d in draws]), flag)
-            figures[name] = {
-                "estimate": entry["estimate"],
-                "interval": entry["interval"],
-                "se": entry["se"],
-                "flag": flag,
-            }
     floor = {name: float(v.mean()) for name, v in human_floor(frame[COUNTS].tolist(), k, seed=seed).items()}
+    scores = row_scores(frame["distribution"].tolist(), frame[COUNTS].tolist(), k)
     uniform = float(scores["uniform_total_variation"].mean())
     floor |= {"simbench_score": float(simbench_score(floor["total_variation"], uniform))}
     floor["opinionsqa_alignment"] = 1 - floor["wasserstein"]
     return {
         "rows": len(frame),
         "rows_without_distribution": missing,
-        "profiles": count,
+        "profiles": profiles,
         "median_support": float(np.median(frame["support"])),
         "figures": figures,
         "human_floor": floor,

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.schema import group_column
+from ..data.schema import COUNTS, group_column
+from .alignment import SUMMARY_FIGURES, figures_of, row_columns, row_scores
 from .metrics import INVALID, Distributions, answer_cells, distances_of, group_options, likert_scores, wasserstein_of
 
 METHOD = "bootstrap over profiles"
@@ -58,6 +59,7 @@ DISTANCE_NOTE = (
     f"corrected for its bootstrap bias where that bias is at least {MIN_CORRECTED_BIAS_SE} SE, and its interval "
     "allows for the bias left"
 )
+ALIGNMENT_PREFIX = "alignment_"
 #: The figures of a run, in the order tables show them (soft distances only with option probabilities).
 FIGURES = (
     "accuracy",
@@ -70,6 +72,9 @@ FIGURES = (
     "soft_total_variation",
     "soft_jensen_shannon",
     "invalid_rate",
+    # each row's predicted distribution against its profile's survey answers (`alignment`), where the rows
+    # carry answer counts and the predictor a distribution: means over rows, so their intervals are basic
+    *(ALIGNMENT_PREFIX + name for name in SUMMARY_FIGURES),
 )
 
 
@@ -85,10 +90,11 @@ class RunRows:
     groups: np.ndarray  # country x question group code per row
     by_rule: dict[str, np.ndarray]  # the option each matching rule credits (`parsed_<rule>` columns)
     probabilities: np.ndarray | None  # rows x widest K option probabilities (log-likelihood scoring)
+    alignment: np.ndarray | None = None  # rows x `alignment.row_columns`; zero where a row has no distribution
 
     @classmethod
     def from_columns(
-        cls, ids, profiles, predicted, reference, num_options, groups, by_rule=None, probabilities=None
+        cls, ids, profiles, predicted, reference, num_options, groups, by_rule=None, probabilities=None, alignment=None
     ) -> RunRows:
         """From per-row values: profile and group labels become codes, option probabilities one matrix."""
         from .metrics import option_matrix
@@ -103,6 +109,7 @@ class RunRows:
             groups=pd.factorize(pd.Series(groups))[0],
             by_rule={rule: np.asarray(parsed) for rule, parsed in (by_rule or {}).items()},
             probabilities=None if probabilities is None else option_matrix(probabilities, k),
+            alignment=alignment,
         )
 
     @classmethod
@@ -117,6 +124,7 @@ class RunRows:
             frame[group_column(frame.columns)].astype(str) + "|" + frame["question_id"],
             {c.removeprefix("parsed_"): frame[c] for c in frame.columns if c.startswith("parsed_")},
             frame["option_probs"].tolist() if "option_probs" in frame else None,
+            alignment_columns(frame),
         )
 
     def subset(self, keep: np.ndarray) -> RunRows:
@@ -130,7 +138,25 @@ class RunRows:
             groups=pd.factorize(self.groups[keep])[0],
             by_rule={rule: parsed[keep] for rule, parsed in self.by_rule.items()},
             probabilities=None if self.probabilities is None else self.probabilities[keep],
+            alignment=None if self.alignment is None else self.alignment[keep],
         )
+
+
+def alignment_columns(frame: pd.DataFrame) -> np.ndarray | None:
+    """Each row's `alignment.row_columns` (its distribution against its answer counts), zero for a row without
+    a distribution (so it adds nothing, not even to the row count); None where the rows have no answer counts
+    or the predictor gave no distribution."""
+    if COUNTS not in frame or "distribution" not in frame:
+        return None
+    known = frame["distribution"].notna().to_numpy()
+    if not known.any():
+        return None
+    part = frame[known]
+    scores = row_scores(part["distribution"].tolist(), part[COUNTS].tolist(), part["num_options"].to_numpy())
+    columns = row_columns(scores)
+    out = np.zeros((len(frame), columns.shape[1]))
+    out[known] = columns
+    return out
 
 
 @dataclass(frozen=True)
@@ -146,6 +172,7 @@ class ProfileSums:
     cells: object  # scipy.sparse CSR, cells x profiles: real | guess [| soft] sums per group x option cell
     shape: tuple[int, int]  # groups, widest K
     group_k: np.ndarray
+    alignment: np.ndarray | None = None  # profiles x `alignment.row_columns`: each profile's rows summed
 
     @classmethod
     def of(cls, rows: RunRows) -> ProfileSums:
@@ -170,7 +197,10 @@ class ProfileSums:
         blocks = 3 if rows.probabilities is not None else 2
         data = (np.concatenate(weight), (np.concatenate(cell), np.concatenate(profile)))
         cells = csr_matrix(data, shape=(blocks * n_cells, count))
-        return cls(means, tuple(values), cells, (len(group_k), width), group_k)
+        alignment = None
+        if rows.alignment is not None:
+            alignment = np.stack([np.bincount(profiles, c, count) for c in rows.alignment.T], axis=1)
+        return cls(means, tuple(values), cells, (len(group_k), width), group_k, alignment)
 
     def figures(self, counts: np.ndarray) -> dict[str, np.ndarray]:
         """Every figure of each draw, given how often each draw drew each profile (draws x profiles)."""
@@ -181,6 +211,8 @@ class ProfileSums:
         distributions = Distributions.of(blocks[0], blocks[1])
         out["wasserstein_distance"] = wasserstein_of(distributions, self.group_k)
         out |= distances_of(distributions, blocks[2] if len(blocks) == 3 else None)
+        if self.alignment is not None:
+            out |= {ALIGNMENT_PREFIX + name: v for name, v in figures_of(counts @ self.alignment).items()}
         return out
 
 
