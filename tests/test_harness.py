@@ -41,6 +41,19 @@ def test_the_harness_loglik_task_equals_dvmap_eval(built_plain, tiny_model, tmp_
 
 
 @pytest.mark.slow
+def test_the_harness_distribution_task_equals_dvmap_eval(built_survey, tiny_model, tmp_path):
+    task = "dvmap_cross_demographic_distribution"
+    got, _ = _harness(tiny_model, built_survey, task, tmp_path / "harness")
+    args = ["eval", "--model", str(tiny_model), "--dataset", str(built_survey), "--config", "cross_demographic"]
+    args += ["--limit", "10", "--seed", "3", "--scoring", "loglik", "--no-chat-template", "--out", str(tmp_path / "r")]
+    assert main(args) == 0
+    figures = json.loads((tmp_path / "r" / "metrics.json").read_text())["distribution"]["figures"]
+    assert {name for name in got if not name.endswith("_stderr")} == set(figures)
+    for name, entry in figures.items():
+        assert got[name] == pytest.approx(entry["estimate"], abs=1e-6), name
+
+
+@pytest.mark.slow
 def test_the_harness_generation_task_equals_dvmap_eval(built_plain, tiny_model, tmp_path):
     got, samples = _harness(
         tiny_model,

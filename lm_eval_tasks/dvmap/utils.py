@@ -1,10 +1,12 @@
 """lm-evaluation-harness tasks for the DVMap benchmark configs, scored with dvmap-hf's own parser and metrics.
 
-Two variants per config: `dvmap_<config>` generates and parses an `<answer>` (Acc, LC, WD, TV, JS, and the
+Three variants per config: `dvmap_<config>` generates and parses an `<answer>` (Acc, LC, WD, TV, JS, and the
 authors' lenient accuracy); `dvmap_<config>_mc` scores each option's log-likelihood as the answer (the same
-metrics, the soft distribution distances too). The rows come from a `dvmap build` folder or Hub repo,
-`--metadata '{"dataset": "PATH"}'` (default `dvmap`), optionally a seeded sample as `dvmap eval --limit N
---seed S` draws it: `"limit": N, "seed": S`.
+metrics, the soft distribution distances too); `dvmap_<config>_distribution`, on a build with answer counts
+(`--consensus distribution`, `--survey`), scores each row's option probabilities against its profile's answer
+counts (`evaluation/alignment`: TV, JS, WD, KL, Brier, OpinionsQA alignment, SimBench, ECE). The rows come
+from a `dvmap build` folder or Hub repo, `--metadata '{"dataset": "PATH"}'` (default `dvmap`), optionally a
+seeded sample as `dvmap eval --limit N --seed S` draws it: `"limit": N, "seed": S`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from datasets import DatasetDict
 
 from dvmap_hf.data.prompts import answer_text, plain_prompt
+from dvmap_hf.evaluation.alignment import SUMMARY_FIGURES, row_scores, summary
 from dvmap_hf.evaluation.loglik import option_probabilities
 from dvmap_hf.evaluation.metrics import distribution_distances, wasserstein_distance
 from dvmap_hf.evaluation.parsing import parse_answer
@@ -147,3 +150,38 @@ def _se(metric: str):
 
 
 acc_se, acc_release_se, lc_se, wd_se, tv_se, js_se, soft_tv_se, soft_js_se = map(_se, FIGURE_OF)
+
+
+def process_distribution(doc: dict, results: list) -> dict:
+    """Each row's option probabilities (from the options' log-likelihoods) beside its answer counts, for every
+    alignment figure's aggregation."""
+    if doc.get("answer_counts") is None:
+        raise ValueError(
+            f"row {doc['id']} has no answer_counts: the distribution tasks need a build with them "
+            "(dvmap build --consensus distribution, or --survey)"
+        )
+    item = {"probs": option_probabilities([loglik for loglik, _ in results]), "counts": doc["answer_counts"]}
+    return {name: item for name in SUMMARY_FIGURES}
+
+
+def _alignment(name: str):
+    """The aggregation of one alignment figure over a task's rows (`!function utils.alignment_tv`, ...)."""
+
+    def aggregate(items: list[dict]) -> float:
+        counts = [i["counts"] for i in items]
+        return summary(row_scores([i["probs"] for i in items], counts, [len(c) for c in counts]))[name]
+
+    aggregate.__name__ = f"alignment_{name}"
+    return aggregate
+
+
+(
+    alignment_total_variation,
+    alignment_jensen_shannon,
+    alignment_wasserstein,
+    alignment_kl,
+    alignment_brier_mode,
+    alignment_opinionsqa_alignment,
+    alignment_simbench_score,
+    alignment_ece_mode,
+) = map(_alignment, SUMMARY_FIGURES)
