@@ -32,24 +32,25 @@ def build_folder(config: BuildConfig, out: str | Path, force: bool = False) -> d
         "religion_column": data.religion_source,
     }
     card = card_body(source, config.parameters(), built.sizes, built.stats, built.shortfalls)
-    return _write(config, out, force, built, source, config.parameters(), card, card_metadata(data.synthetic))
+    return _write(out, force, (config.wvs,), built, source, config.parameters(), card, card_metadata(data.synthetic))
 
 
 def _build_survey_folder(config: BuildConfig, out: str | Path, force: bool) -> dict:
-    from dvmap_hf.data.survey import load_spec, read_survey
+    from dvmap_hf.data.survey import frame_file, load_spec, read_survey
 
     spec = load_spec(config.survey)
-    check_output_dir(out, force, inputs=(config.survey,), kind=DATASET_FOLDER)
+    inputs = (spec.path, frame_file(spec, config.frame)[0])  # an --out holding either would be replaced whole
+    check_output_dir(out, force, inputs=inputs, kind=DATASET_FOLDER)
     data = read_survey(spec, config.frame)
     built = assemble_survey(data, config)
     source = {"frame": data.frame.source, "sha256": data.frame.sha256, "spec": spec.path.name, "synthetic": False}
     parameters = survey_parameters(config, spec)
     stats = {**built.stats, "respondents_read": data.respondents_read}
     card = survey_card_body(spec, source, parameters, built.sizes, stats, built.shortfalls)
-    return _write(config, out, force, built, source, parameters, card, survey_card_metadata(spec), stats)
+    return _write(out, force, inputs, built, source, parameters, card, survey_card_metadata(spec), stats)
 
 
-def _write(config, out, force, built, source, parameters, card, metadata, stats=None) -> dict:
+def _write(out, force, inputs, built, source, parameters, card, metadata, stats=None) -> dict:
     report = {
         "source": source,
         "parameters": parameters,
@@ -57,7 +58,6 @@ def _write(config, out, force, built, source, parameters, card, metadata, stats=
         "shortfalls": built.shortfalls,
         "kind": "build",
     }
-    inputs = tuple(p for p in (config.wvs, config.survey) if p is not None)
     write_dataset_folder(out, built.tables, card, metadata, report, force=force, inputs=inputs)
     return {**report, "sizes": {f"{c}/{s}": n for (c, s), n in built.sizes.items()}, "out": str(out)}
 

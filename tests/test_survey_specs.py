@@ -155,6 +155,24 @@ def test_build_options_name_the_source_they_belong_to(survey, tmp_path, capsys, 
     assert message in _error(capsys)
 
 
+def test_a_key_given_twice_and_an_out_holding_the_frame_are_refused(survey, tmp_path, capsys):
+    folder, _, spec = survey
+    text = spec.read_text()
+    doubled = tmp_path / "doubled.yaml"
+    doubled.write_text(text.replace("questions:\n", "questions:\n  natfare: {text: t, options: {1: a, 0: b}}\n", 1))
+    assert (
+        main(["build", "--survey", str(doubled), "--frame", str(folder / "frame.csv"), "--out", str(tmp_path / "o")])
+        == 2
+    )
+    assert "cannot read this survey spec (key 'natfare' appears twice" in _error(capsys)
+    frame_home = tmp_path / "frames"
+    frame_home.mkdir()
+    (frame_home / "frame.csv").write_bytes((folder / "frame.csv").read_bytes())
+    argv = ["build", "--survey", str(spec), "--frame", str(frame_home / "frame.csv"), "--out", str(frame_home)]
+    assert main([*argv, "--force"]) == 2
+    assert "holds the input" in _error(capsys) and (frame_home / "frame.csv").is_file()
+
+
 def test_spec_errors_are_raised_before_the_frame_is_trusted(tmp_path):
     with pytest.raises(DvmapError, match="no such survey spec"):
         load_spec(tmp_path / "absent.yaml")

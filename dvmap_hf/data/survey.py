@@ -41,6 +41,22 @@ DEFAULT_SHARES = {"validation": 0.1, "test": 0.1, "cross_demographic": 0.1, "cro
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one silently: a
+    question or attribute written twice would vanish)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)):  # a list or mapping key: YAML itself refuses it
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 class SpecError(DvmapError):
     """A survey spec that disagrees with itself or with its frame, in one line naming the key."""
 
@@ -268,7 +284,7 @@ def load_spec(path: str | Path) -> SurveySpec:
     against its frame."""
     path = spec_path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
     except FileNotFoundError as exc:
         raise DvmapError(f"{path}: no such survey spec") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -387,16 +403,21 @@ def spec_columns(spec: SurveySpec) -> dict[str, str]:
     return {column: key for column, key in named.items() if column is not None}
 
 
-def read_frame(spec: SurveySpec, source: str | None = None) -> Frame:
-    """Read the columns the spec names from its frame (a path relative to the spec's folder), or from `source`
-    (`--frame`: relative to the working folder), which overrides it."""
-    from .digest import file_sha256
-
+def frame_file(spec: SurveySpec, source: str | None = None) -> tuple[Path, str]:
+    """The file a build reads (the spec's frame, relative to the spec's folder, or `source`, `--frame`,
+    relative to the working folder) and its reader; checked to exist."""
     if source is None and spec.frame is None:
         raise SpecError(spec.path, "frame", "is not set; name the frame in the spec or with --frame")
     base = Path.cwd() if source is not None else spec.path.parent  # the spec's frame: beside the spec
+    return _frame_file(spec.path, str(source or spec.frame), base)
+
+
+def read_frame(spec: SurveySpec, source: str | None = None) -> Frame:
+    """Read the columns the spec names from its frame (`frame_file`)."""
+    from .digest import file_sha256
+
+    path, reader = frame_file(spec, source)
     source = source or spec.frame
-    path, reader = _frame_file(spec.path, str(source), base)
     wanted = spec_columns(spec)
     try:
         available = set(_read(path, reader, None).columns)
