@@ -78,6 +78,28 @@ def built_plain(tmp_path_factory, wvs_sav):
     return out
 
 
+def working_folder(work, dataset, model):
+    (work / "dvmap").symlink_to(dataset)
+    (work / "runs").mkdir()
+    (work / "runs" / "tiny-qwen3").symlink_to(model)
+    return work
+
+
+@pytest.fixture(scope="session")
+def built_distribution(tmp_path_factory, wvs_sav):
+    """`built_plain` with every pair's answer counts (`--consensus distribution`): what training toward
+    distributions reads."""
+    out = tmp_path_factory.mktemp("built-distribution") / "dvmap"
+    build_folder(small_config(wvs_sav, system_prompt="none", consensus="distribution"), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def distribution_workdir(tmp_path_factory, built_distribution, tiny_model):
+    """A working folder whose `dvmap` is the distributional build, with runs/tiny-qwen3."""
+    return working_folder(tmp_path_factory.mktemp("train-distribution"), built_distribution, tiny_model)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A 2-layer random Qwen3 with a tokenizer trained here (no download)."""
@@ -125,11 +147,7 @@ def release(tmp_path):
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory, built_plain, tiny_model):
     """A working folder as a user would have it: `dvmap` dataset folder and runs/tiny-qwen3."""
-    work = tmp_path_factory.mktemp("train")
-    (work / "dvmap").symlink_to(built_plain)
-    (work / "runs").mkdir()
-    (work / "runs" / "tiny-qwen3").symlink_to(tiny_model)
-    return work
+    return working_folder(tmp_path_factory.mktemp("train"), built_plain, tiny_model)
 
 
 @pytest.fixture(scope="session")

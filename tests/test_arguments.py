@@ -48,6 +48,8 @@ def test_recipes_parse_with_every_key_known(recipe):
         assert training.generation_batch_size == (128 if "8b" in recipe.stem else 64) * training.num_generations
         assert training.beta == (0.0 if "8b" in recipe.stem else 0.001) and training.num_train_epochs == 1
         assert f"--num_processes {processes}" in recipe.read_text() or processes == 1
+    elif recipe.stem.endswith("-sft-distribution"):  # soft targets: a `--consensus distribution` build
+        assert script.sft_target == "distribution" and "distribution" in script.dataset_name
     elif "qwen3" in recipe.stem or "llama" in recipe.stem:  # the paper text: lr 5e-6, T = 0.7, batch 64 x 8
         assert training.temperature == 0.7 and training.num_generations == 8 and training.num_train_epochs == 1
         assert training.generation_batch_size == 64 * 8

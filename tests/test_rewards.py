@@ -173,3 +173,91 @@ def test_a_reward_of_your_own_by_import_path():
 def test_a_dotted_path_to_something_not_callable_is_refused():
     with pytest.raises(ValueError, match="'os.sep' is a str, not a function"):
         get_reward_funcs(["os.sep"])
+
+
+# ---------------------------------------------------------------- the distribution reward
+
+
+def test_leave_one_out_credit_by_hand():
+    """P = (0.6, 0.4); rollouts answer A, nothing parseable, B, B: P_hat = (0.25, 0.5, 0.25 unanswered), TV 0.35.
+    Without the A: (0, 2/3, 1/3), TV 0.6, credit +0.25; without the unparsed one: (1/3, 2/3, 0), TV 4/15,
+    credit -1/12; without a B: (1/3, 1/3, 1/3), TV 1/3, credit -1/60."""
+    reward = rewards.get_distribution_reward(4)
+    completions = ["<answer>A</answer>", "no idea", "<answer>B</answer>", "<answer>B</answer>"]
+    got = reward(completions, options=[["A", "B"]] * 4, answer_counts=[[3, 2]] * 4)
+    assert got == pytest.approx([0.25, -1 / 12, -1 / 60, -1 / 60], abs=1e-9)
+
+
+def test_a_group_that_matches_the_survey_credits_every_rollout_alike():
+    """Answers in P's own shares: every rollout's absence costs the same, so GRPO's advantages are all 0."""
+    credits = rewards.leave_one_out_credit([0, 0, 1, 1], [5, 5])
+    assert credits == pytest.approx([1 / 6] * 4)
+    assert rewards.leave_one_out_credit([-1, -1], [1, 1]) == [0.0, 0.0]  # nothing parsed: nothing to tell apart
+
+
+def test_rollouts_of_two_prompts_in_one_group_are_refused():
+    reward = rewards.get_distribution_reward(2)
+    with pytest.raises(ValueError, match="not one prompt's"):
+        reward(["<answer>A</answer>"] * 4, options=[["A", "B"]] * 4, answer_counts=[[1, 1], [2, 1], [1, 1], [1, 1]])
+    with pytest.raises(ValueError, match="not groups of 2"):
+        reward(["<answer>A</answer>"] * 3, options=[["A", "B"]] * 3, answer_counts=[[1, 1]] * 3)
+    with pytest.raises(ValueError, match="--consensus distribution"):
+        reward(["<answer>A</answer>"] * 2, options=[["A", "B"]] * 2, answer_counts=[None, None])
+    with pytest.raises(ValueError, match="at least 2 rollouts"):
+        rewards.leave_one_out_credit([0], [1, 1])
+
+
+SEEN: list[list] = []
+
+
+def recording_reward(completions, prompts, answer_counts, **kwargs) -> list[float]:
+    """A reward (by dotted path) that keeps what GRPOTrainer hands it."""
+    SEEN.append(list(zip(map(str, prompts), map(tuple, answer_counts), strict=True)))
+    return [0.0] * len(completions)
+
+
+def test_grpo_hands_each_prompts_rollouts_together_and_the_reward_runs(
+    distribution_workdir, cold_started, monkeypatch
+):
+    """A real GRPOTrainer on the distributional build: every call's rows come in runs of num_generations of one
+    prompt (the reward's premise), and distribution_reward trains with per-group scaling off."""
+    from dvmap_hf.training.arguments import parse_grpo
+    from dvmap_hf.training.grpo import grpo_main
+
+    monkeypatch.chdir(distribution_workdir)
+    out = distribution_workdir / "runs/grpo-distribution"
+    SEEN.clear()
+    args = parse_grpo(
+        ["--config", "tiny-cpu-distribution", "--model_name_or_path", str(cold_started), "--dataset_name", "dvmap"]
+        + [
+            "--reward_funcs",
+            "distribution_reward",
+            "tests.test_rewards.recording_reward",
+            "--reward_weights",
+            "1",
+            "0",
+        ]
+        + ["--max_steps", "2", "--save_strategy", "no", "--output_dir", str(out)]
+    )
+    trainer = grpo_main(*args, argv=["grpo.py"])
+    assert len(SEEN) == 2
+    for call in SEEN:
+        groups = [call[i : i + 8] for i in range(0, len(call), 8)]
+        assert len(groups) == 2 and all(len(set(group)) == 1 for group in groups)
+        assert groups[0][0] != groups[1][0]
+    logged = [entry for entry in trainer.state.log_history if "rewards/distribution_reward/mean" in entry]
+    assert len(logged) == 2 and all(math.isfinite(entry["rewards/distribution_reward/mean"]) for entry in logged)
+    assert trainer.scale_rewards == "none"
+
+
+def test_distribution_reward_on_a_build_without_counts_stops_before_training(workdir, cold_started, monkeypatch):
+    from dvmap_hf.training.arguments import parse_grpo
+    from dvmap_hf.training.grpo import grpo_main
+
+    monkeypatch.chdir(workdir)
+    args = parse_grpo(
+        ["--config", "tiny-cpu-distribution", "--model_name_or_path", str(cold_started), "--dataset_name", "dvmap"]
+        + ["--max_steps", "1", "--output_dir", str(workdir / "runs/grpo-no-counts")]
+    )
+    with pytest.raises(SystemExit, match="consensus distribution"):
+        grpo_main(*args, argv=["grpo.py"])

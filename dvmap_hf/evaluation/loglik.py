@@ -50,6 +50,20 @@ def scored(row: dict, logprobs: Sequence[float]) -> dict:
     }
 
 
+def encode_options(tokenizer, rendered: str, delimiter: str, options) -> tuple[list[int], list[list[int]]]:
+    """Token ids of a rendered prompt and of each option's `<answer>{option}</answer>` after it, by the harness's
+    rule: the context's trailing whitespace belongs to the continuation, whose tokens are those of context +
+    continuation after the context's (shared with soft-target training, so it trains what this scores)."""
+    context_ids = _encode(tokenizer, rendered.rstrip())  # the same context for every option
+    wholes = [_encode(tokenizer, rendered + delimiter + answer_text(option)) for option in options]
+    return context_ids, [whole[len(context_ids) :] for whole in wholes]
+
+
+def _encode(tokenizer, text: str) -> list[int]:
+    bos = tokenizer.bos_token
+    return tokenizer.encode(text, add_special_tokens=not (bos and text.startswith(bos)))
+
+
 class LoglikScorer:
     """Option log-likelihoods with a `TransformersBackend`'s model and tokenizer."""
 
@@ -71,11 +85,9 @@ class LoglikScorer:
             rendered, delimiter = self.backend.render([row["prompt"]])[0], ""
         else:  # what the harness's doc_to_text and target_delimiter give
             rendered, delimiter = plain_prompt(row["prompt"]), PLAIN_DELIMITER
-        # the harness's rule: the context's trailing whitespace belongs to the continuation
-        context_ids = self._encode(rendered.rstrip())  # the same context for every option
-        wholes = [self._encode(rendered + delimiter + answer_text(option)) for option in row["options"]]
-        self._check_length(row, max(map(len, wholes)))
-        return context_ids, [whole[len(context_ids) :] for whole in wholes]
+        context_ids, continuations = encode_options(self.tokenizer, rendered, delimiter, row["options"])
+        self._check_length(row, len(context_ids) + max(map(len, continuations)))
+        return context_ids, continuations
 
     def _check_length(self, row: dict, tokens: int) -> None:
         """Positions past the model's `max_position_embeddings` score without an error (rotary models) but
@@ -87,10 +99,6 @@ class LoglikScorer:
                 f"max_position_embeddings {limit}; use a model with a longer context or a shorter prompt "
                 "(dvmap build --prompt-style compact)"
             )
-
-    def _encode(self, text: str) -> list[int]:
-        bos = self.tokenizer.bos_token
-        return self.tokenizer.encode(text, add_special_tokens=not (bos and text.startswith(bos)))
 
     def logprobs(self, context_ids: list[int], continuations: list[list[int]]) -> list[float]:
         """Summed log-probability of each continuation after one context."""

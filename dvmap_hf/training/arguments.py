@@ -15,6 +15,8 @@ from trl import GRPOConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
 from ..errors import DvmapError
 from .rewards import REWARD_FUNCS, unknown_rewards
 
+SFT_TARGETS = ("label", "distribution")
+
 
 @dataclass
 class DVMapScriptArguments(ScriptArguments):
@@ -43,7 +45,25 @@ class DVMapScriptArguments(ScriptArguments):
         },
     )
 
+    sft_target: str = field(
+        default="label",
+        metadata={
+            "help": "SFT: label (the answer as text, the cold start) or distribution (the model's option "
+            "probabilities toward the row's answer_counts; a `--consensus distribution` build)"
+        },
+    )
+    distribution_loss: str = field(
+        default="ce",
+        metadata={"help": "sft_target distribution: ce (cross-entropy, forward KL) or wd (ordinal Wasserstein)"},
+    )
+
     def __post_init__(self):
+        from .soft_targets import DISTRIBUTION_LOSSES
+
+        if self.sft_target not in SFT_TARGETS:
+            raise ValueError(f"sft_target must be one of {SFT_TARGETS}, got {self.sft_target!r}")
+        if self.distribution_loss not in DISTRIBUTION_LOSSES:
+            raise ValueError(f"distribution_loss must be one of {DISTRIBUTION_LOSSES}, got {self.distribution_loss!r}")
         unknown = unknown_rewards(self.reward_funcs)
         if unknown:
             raise ValueError(

@@ -55,7 +55,10 @@ def grpo_trainer(
     prepare(script_args, training_args, model_args, training_args.use_vllm)
     # 2. data and rewards
     train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
-    rewards = get_reward_funcs(script_args.reward_funcs, script_args.likert_alpha)
+    check_distribution_reward(script_args, training_args, train.column_names)
+    rewards = get_reward_funcs(
+        script_args.reward_funcs, likert_alpha=script_args.likert_alpha, num_generations=training_args.num_generations
+    )
     logger.info(
         "GRPO on %s/%s: %d rows, rewards %s",
         script_args.dataset_name,
@@ -76,6 +79,23 @@ def grpo_trainer(
         script_args, model_args, argv, train.column_names, script_args.reward_funcs, training_args.reward_weights
     )
     return trainer
+
+
+def check_distribution_reward(script_args, training_args, columns) -> None:
+    """`distribution_reward` reads each row's answer_counts and credits one prompt's rollouts as a group: a
+    build without counts, or evaluation groups of another size, would fail mid-run."""
+    if "distribution_reward" not in script_args.reward_funcs:
+        return
+    if "answer_counts" not in columns:
+        raise SystemExit(
+            f"distribution_reward: {script_args.dataset_name}/{script_args.dataset_config} has no answer_counts "
+            "column; build it with `dvmap build --consensus distribution` (or --survey)"
+        )
+    if training_args.num_generations_eval not in (None, training_args.num_generations):
+        raise SystemExit(
+            f"distribution_reward: num_generations_eval {training_args.num_generations_eval} differs from "
+            f"num_generations {training_args.num_generations}; its groups are num_generations rollouts"
+        )
 
 
 def grpo_main(script_args, training_args, model_args, argv=None) -> DVMapGRPOTrainer:

@@ -12,6 +12,9 @@ them the `Options` column, which is one comma-joined string, so their "is any ot
 answer" test runs over its characters and their option positions are character offsets. These
 functions reproduce that: the lenient 1.0 for an answer that contains the gold option never fires for a
 real option, and the distance credit of the variants goes by character offsets (see the README).
+
+`distribution_reward` trains toward a row's answer *distribution* (`answer_counts`, a `--consensus
+distribution` build) rather than its mode: each rollout's leave-one-out credit against its prompt's group.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from ..data.prompts import OPTION_SEPARATOR
 from ..evaluation.parsing import INVALID, completion_text, is_well_formed, parse_answer
@@ -213,15 +218,79 @@ def release_gaussian_reward(
     return rewards
 
 
-#: Names a recipe may list under `reward_funcs`.
+def leave_one_out_credit(answers: Sequence[int], counts: Sequence[int]) -> list[float]:
+    """Each rollout's share in how close its group's answers come to the survey: r_i = TV(P_hat without i, P)
+    - TV(P_hat, P), P = counts / support, P_hat the group's answer shares. An unparsed answer (-1) is mass
+    on a "no answer" category the survey never gives, so it always costs. Positive: rollout i moves the
+    group toward P; the credits need no per-group std scaling (run with `scale_rewards: none`).
+
+    Example (P = (0.5, 0.5); three rollouts answered the first option, one the second):
+        >>> [round(r, 4) for r in leave_one_out_credit([0, 0, 0, 1], [5, 5])]
+        [-0.0833, -0.0833, -0.0833, 0.25]
+    """
+    k, g = len(counts), len(answers)
+    if g < 2:
+        raise ValueError(f"distribution_reward needs at least 2 rollouts a prompt (num_generations), got {g}")
+    survey = np.append(np.asarray(counts, dtype=np.float64) / sum(counts), 0.0)  # last slot: no answer
+    slots = np.array([a if 0 <= a < k else k for a in answers])
+    tally = np.bincount(slots, minlength=k + 1).astype(np.float64)
+
+    def tv(shares: np.ndarray) -> float:
+        return 0.5 * float(np.abs(shares - survey).sum())
+
+    whole = tv(tally / g)
+    return [tv((tally - np.eye(k + 1)[slot]) / (g - 1)) - whole for slot in slots]
+
+
+def _whole_generation_batch(local: list) -> tuple[list, int]:
+    """Every process's items in process order (as TRL gathers the rewards) and where this process's begin:
+    one prompt's rollouts may be split across processes."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    if state.num_processes == 1:
+        return local, 0
+    from accelerate.utils import gather_object
+
+    return gather_object(local), state.process_index * len(local)
+
+
+def get_distribution_reward(num_generations: int) -> Callable[..., list[float]]:
+    """`leave_one_out_credit` over each prompt's `num_generations` consecutive rollouts (TRL's RepeatSampler
+    keeps them together; a group whose rows differ is refused rather than credited against another row)."""
+
+    def distribution_reward(completions, options, answer_counts, **kwargs) -> list[float]:
+        if any(counts is None for counts in answer_counts):
+            raise ValueError("distribution_reward: a row without answer_counts; build with --consensus distribution")
+        rows = zip(completions, options, answer_counts, strict=True)
+        local = [(parse_answer(c, o), tuple(o), tuple(n)) for c, o, n in rows]
+        batch, start = _whole_generation_batch(local)
+        if len(batch) % num_generations:
+            raise ValueError(f"distribution_reward: {len(batch)} rollouts are not groups of {num_generations}")
+        credits = []
+        for first in range(0, len(batch), num_generations):
+            group = batch[first : first + num_generations]
+            if len({row[1:] for row in group}) != 1:
+                raise ValueError(
+                    f"distribution_reward: rollouts {first}-{first + num_generations - 1} are not one prompt's: it"
+                    f" needs each prompt's num_generations={num_generations} rollouts together"
+                )
+            credits += leave_one_out_credit([row[0] for row in group], group[0][2])
+        return credits[start : start + len(local)]
+
+    return distribution_reward
+
+
+#: Names a recipe may list under `reward_funcs`, each built from the run's settings.
 REWARD_FUNCS: dict[str, Callable[..., Callable]] = {
-    "accuracy_reward": lambda alpha: accuracy_reward,
-    "format_reward": lambda alpha: format_reward,
-    "likert_reward": get_likert_reward,
-    "release_reward": lambda alpha: release_reward,
-    "release_distance_reward": lambda alpha: release_distance_reward,
-    "release_rarity_reward": lambda alpha: release_rarity_reward,
-    "release_gaussian_reward": lambda alpha: release_gaussian_reward,
+    "accuracy_reward": lambda **settings: accuracy_reward,
+    "format_reward": lambda **settings: format_reward,
+    "likert_reward": lambda likert_alpha=1.0, **settings: get_likert_reward(likert_alpha),
+    "distribution_reward": lambda num_generations=8, **settings: get_distribution_reward(num_generations),
+    "release_reward": lambda **settings: release_reward,
+    "release_distance_reward": lambda **settings: release_distance_reward,
+    "release_rarity_reward": lambda **settings: release_rarity_reward,
+    "release_gaussian_reward": lambda **settings: release_gaussian_reward,
 }
 
 
@@ -243,11 +312,12 @@ def _imported(path: str) -> Callable:
     return found
 
 
-def get_reward_funcs(names: Sequence[str], likert_alpha: float = 1.0) -> list[Callable]:
-    """The reward functions named in a recipe: our registry's names, or dotted import paths of your own."""
+def get_reward_funcs(names: Sequence[str], **settings) -> list[Callable]:
+    """The reward functions named in a recipe: our registry's names (built with the run's `likert_alpha`,
+    `num_generations`), or dotted import paths of your own."""
     unknown = unknown_rewards(names)
     if unknown:
         raise ValueError(
             f"unknown reward function(s) {unknown}; expected some of {sorted(REWARD_FUNCS)} or a dotted import path"
         )
-    return [REWARD_FUNCS[name](likert_alpha) if name in REWARD_FUNCS else _imported(name) for name in names]
+    return [REWARD_FUNCS[name](**settings) if name in REWARD_FUNCS else _imported(name) for name in names]

@@ -34,16 +34,30 @@ def main(argv: list[str] | None = None):
 def sft_trainer(
     script_args: DVMapScriptArguments, training_args: SFTConfig, model_args: ModelConfig, argv=None
 ) -> DVMapSFTTrainer:
-    """The cold start: SFT on the gold option in the answer format the prompt asks for."""
-    from trl import get_peft_config
-
-    from .corpus import load_training_data, to_prompt_completion
+    """The cold start (SFT on the gold option in the answer format the prompt asks for) or, with
+    `sft_target: distribution`, soft-target SFT toward each row's answer distribution."""
+    from .corpus import load_training_data
     from .stages import prepare, run_info
-    from .trainers import DVMapSFTTrainer
 
     prepare(script_args, training_args, model_args, use_vllm=False)
     train, evaluation = load_training_data(script_args, with_eval=training_args.eval_strategy != "no")
-    columns, keep = train.column_names, ["prompt", "completion"]
+    columns = train.column_names
+    if script_args.sft_target == "distribution":
+        trainer = _soft_target_trainer(script_args, training_args, model_args, train, evaluation)
+    else:
+        trainer = _label_trainer(script_args, training_args, model_args, train, evaluation)
+    method = "SFT" if script_args.sft_target == "label" else f"soft-target SFT ({script_args.distribution_loss})"
+    trainer.run_info = run_info(script_args, model_args, argv, columns, method=method)
+    return trainer
+
+
+def _label_trainer(script_args, training_args, model_args, train, evaluation):
+    from trl import get_peft_config
+
+    from .corpus import to_prompt_completion
+    from .trainers import DVMapSFTTrainer
+
+    keep = ["prompt", "completion"]
     train = train.map(to_prompt_completion).select_columns(keep)
     evaluation = evaluation.map(to_prompt_completion).select_columns(keep) if evaluation is not None else None
     trainer = DVMapSFTTrainer(
@@ -59,7 +73,36 @@ def sft_trainer(
             "masked); raise max_length"
         )
     trainer.token_metrics = script_args.token_metrics
-    trainer.run_info = run_info(script_args, model_args, argv, columns, method="SFT")
+    return trainer
+
+
+def _soft_target_trainer(script_args, training_args, model_args, train, evaluation):
+    """Rows keep their prompt, options and answer_counts; the collator makes every option's sequence."""
+    from transformers import AutoTokenizer
+    from trl import get_peft_config
+
+    from .soft_targets import NEEDED_COLUMNS, OptionsCollator
+    from .trainers import DVMapSoftTargetTrainer
+
+    if "answer_counts" not in train.column_names:
+        raise SystemExit(
+            f"sft_target distribution: {script_args.dataset_name}/{script_args.dataset_config} has no answer_counts "
+            "column; build it with `dvmap build --consensus distribution` (or --survey)"
+        )
+    training_args.dataset_kwargs = {**(training_args.dataset_kwargs or {}), "skip_prepare_dataset": True}
+    training_args.remove_unused_columns = False
+    tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
+    select = list(NEEDED_COLUMNS)
+    trainer = DVMapSoftTargetTrainer(
+        model=model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=train.select_columns(select),
+        eval_dataset=evaluation.select_columns(select) if evaluation is not None else None,
+        processing_class=tokenizer,
+        data_collator=OptionsCollator(tokenizer, training_args.max_length),
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.distribution_loss = script_args.distribution_loss
     return trainer
 
 

@@ -1,5 +1,6 @@
-"""DVMap's TRL trainers: GRPO and SFT with a model card that says what DVMap needs, and the SFT cold start's
-completion-only loss (logits computed only where a completion token is predicted)."""
+"""DVMap's TRL trainers: GRPO and SFT with a model card that says what DVMap needs, the SFT cold start's
+completion-only loss (logits computed only where a completion token is predicted), and soft-target SFT toward
+the survey's answer distribution (`soft_targets.py`)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,22 @@ class DVMapSFTTrainer(ModelCardMixin, SFTTrainer):
                 self.accelerator.num_processes // self.get_tp_size() if self.args.n_gpu <= 1 else self.args.n_gpu
             )
         return loss
+
+
+class DVMapSoftTargetTrainer(DVMapSFTTrainer):
+    """SFT whose loss is between the model's option distribution and the row's survey distribution; its batches
+    come from `OptionsCollator` (every option of a row), its loss is a mean over rows (so the Trainer divides
+    it over gradient accumulation itself)."""
+
+    distribution_loss = "ce"
+    model_accepts_loss_kwargs = False
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        from .soft_targets import distribution_loss, option_logprobs
+
+        logprobs = option_logprobs(model, inputs)
+        loss = distribution_loss(logprobs, inputs["targets"], self.distribution_loss)
+        return (loss, {"option_logprobs": logprobs}) if return_outputs else loss
 
 
 def completion_loss(model, inputs: dict, num_items_in_batch=None):
