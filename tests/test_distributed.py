@@ -172,3 +172,42 @@ def test_a_launch_whose_processes_disagree_on_their_number_stops_with_one_line(w
         in done.stderr
     )
     assert not out.exists()
+
+
+SOFT_SFT = ["--config", "tiny-cpu-sft-distribution", "--dataset_name", "dvmap", "--max_steps", "3"]
+SOFT_SFT += ["--max_train_samples", "200", "--logging_steps", "1", "--save_strategy", "no"]
+
+
+def test_soft_target_sft_under_zero3_equals_one_process_with_twice_the_batch(distribution_workdir):
+    """Soft-target SFT on 2 ZeRO-3 processes x 4 rows, against one process x 8 rows (in this process): the
+    same losses step by step and the same final weights."""
+    alone, two = distribution_workdir / "runs/soft-one", distribution_workdir / "runs/soft-zero3"
+    args = parse_sft([*SOFT_SFT, "--per_device_train_batch_size", "8", "--output_dir", str(alone)])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(distribution_workdir)
+        sft_main(*args, argv=["sft.py"])
+    accelerate_launch(
+        distribution_workdir, "cpu-zero3", SFT_ENTRY, *SOFT_SFT, "--per_device_train_batch_size", "4",
+        "--output_dir", str(two),
+    )  # fmt: skip
+    one_log, two_log = log_history(alone), log_history(two)
+    assert [e["step"] for e in two_log] == [1, 2, 3]
+    for a, b in zip(one_log, two_log, strict=True):
+        assert abs(a["loss"] - b["loss"]) < LOSS_TOLERANCE, (a["step"], a["loss"], b["loss"])
+    assert largest_difference(weights(alone), weights(two)) < WEIGHT_TOLERANCE
+
+
+def test_distribution_reward_credits_groups_split_across_processes(distribution_workdir, cold_started):
+    """GRPO with distribution_reward, 8 generations a prompt and 4 completions a rank: every group lies on
+    both processes, so each rank's reward sees its group only through the gather. ZeRO-3 and DDP generate
+    the same completions; their rewards must be equal, and finite."""
+    flags = ["--config", "tiny-cpu-distribution", "--model_name_or_path", str(cold_started), "--dataset_name", "dvmap"]
+    flags += ["--max_steps", "2", "--per_device_train_batch_size", "4", "--save_strategy", "no"]
+    logs = {}
+    for config in ("cpu-ddp", "cpu-zero3"):
+        out = distribution_workdir / f"runs/grpo-distribution-{config}"
+        accelerate_launch(distribution_workdir, config, GRPO_ENTRY, *flags, "--output_dir", str(out))
+        logs[config] = log_history(out)
+    name = "rewards/distribution_reward/mean"
+    assert [e[name] for e in logs["cpu-ddp"]] == [e[name] for e in logs["cpu-zero3"]]
+    assert len(logs["cpu-zero3"]) == 2 and all(e[name] == e[name] for e in logs["cpu-zero3"])
