@@ -6,6 +6,8 @@ skipped, seconds, peak GPU memory read from nvidia-smi while it ran):
   grpo_1gpu      3 GRPO steps, single-GPU launch config, bf16, gradient checkpointing
   grpo_zero3     the same under the ZeRO-3 launch config on one process (DeepSpeed)
   grpo_zero3_all the same under ZeRO-3 on every GPU of the machine (2 or more; skipped on one)
+  soft_sft       3 steps of soft-target SFT (`tiny-cpu-sft-distribution`) on a `--consensus distribution` build
+  grpo_distrib   3 GRPO steps with the distribution reward (`tiny-cpu-distribution`), single-GPU launch config
   eval_cuda      `dvmap eval` with the transformers backend on CUDA, batched generation
   eval_loglik    `dvmap eval --scoring loglik` on CUDA
   eval_vllm      `dvmap eval --backend vllm` (a seed per row, prefix caching), when vLLM is installed there
@@ -108,17 +110,19 @@ def _launch(config: str, *args: str) -> list[str]:
     ]
 
 
-def _grpo(work: Path, output: str, dry_run: bool) -> list[str]:
-    """The training script's flags shared by both GRPO steps: the tiny CPU recipe, moved to the GPU."""
+def _train(work: Path, output: str, dry_run: bool, recipe: str = "tiny-cpu", dataset: str = "dvmap") -> list[str]:
+    """The training script's flags for a 3-step run of a tiny CPU recipe (GRPO unless an SFT one), moved to the
+    GPU: `tiny-cpu` GRPO on `dvmap`, or the distribution trainers on `dvmap-distribution`."""
     device = ["--use_cpu", "true", "--bf16", "false"] if dry_run else ["--use_cpu", "false", "--bf16", "true"]
+    script = "sft.py" if "-sft" in recipe else "grpo.py"
     return [
-        str(ROOT / "training" / "grpo.py"),
+        str(ROOT / "training" / script),
         "--config",
-        str(ROOT / "training" / "recipes" / "tiny-cpu.yaml"),
+        str(ROOT / "training" / "recipes" / f"{recipe}.yaml"),
         "--model_name_or_path",
         str(work / "tiny-qwen3"),
         "--dataset_name",
-        str(work / "dvmap"),
+        str(work / dataset),
         "--max_steps",
         "3",
         "--save_strategy",
@@ -166,12 +170,12 @@ def gpu_count() -> int:
 def _zero3_all(work: Path, dry_run: bool) -> list[str] | str:
     """ZeRO-3 over processes that each hold a shard: every GPU, or 2 CPU processes in the dry run."""
     if dry_run:
-        return _launch("cpu-zero3.yaml", "--num_cpu_threads_per_process", "1", *_grpo(work, "grpo-zero3-all", True))
+        return _launch("cpu-zero3.yaml", "--num_cpu_threads_per_process", "1", *_train(work, "grpo-zero3-all", True))
     gpus = gpu_count()
     if gpus < 2:
         return f"skipped: {gpus} GPU(s); sharding needs 2 or more"
     batch = ["--per_device_train_batch_size", "8"]  # 2 prompts x 4 generations a GPU
-    return _launch("zero3.yaml", "--num_processes", str(gpus), *_grpo(work, "grpo-zero3-all", False), *batch)
+    return _launch("zero3.yaml", "--num_processes", str(gpus), *_train(work, "grpo-zero3-all", False), *batch)
 
 
 def steps(work: Path, dry_run: bool) -> list[tuple[str, list[str] | str]]:
@@ -179,7 +183,7 @@ def steps(work: Path, dry_run: bool) -> list[tuple[str, list[str] | str]]:
     zero3 = (
         "skipped: dry run (the one-process ZeRO-3 step is the GPU's; grpo_zero3_all runs on 2 CPU processes)"
         if dry_run
-        else _launch("zero3.yaml", "--num_processes", "1", *_grpo(work, "grpo-zero3", dry_run))
+        else _launch("zero3.yaml", "--num_processes", "1", *_train(work, "grpo-zero3", dry_run))
     )
     device = ["--device", "cpu"] if dry_run else ["--device", "cuda", "--dtype", "bfloat16"]
     loglik = _eval(work, "eval-loglik", "--scoring", "loglik", *device)
@@ -189,11 +193,14 @@ def steps(work: Path, dry_run: bool) -> list[tuple[str, list[str] | str]]:
         vllm = _eval(
             work, "eval-vllm", "--backend", "vllm", "--gpu-memory-utilization", "0.3", "--max-model-len", "2048"
         )
+    single, data = "cpu.yaml" if dry_run else "single_gpu.yaml", "dvmap-distribution"
     return [
         ("setup", [sys.executable, str(Path(__file__).resolve()), "--prepare", str(work)]),
-        ("grpo_1gpu", _launch("cpu.yaml" if dry_run else "single_gpu.yaml", *_grpo(work, "grpo-1gpu", dry_run))),
+        ("grpo_1gpu", _launch(single, *_train(work, "grpo-1gpu", dry_run))),
         ("grpo_zero3", zero3),
         ("grpo_zero3_all", _zero3_all(work, dry_run)),
+        ("soft_sft", _launch(single, *_train(work, "soft-sft", dry_run, "tiny-cpu-sft-distribution", data))),
+        ("grpo_distrib", _launch(single, *_train(work, "grpo-distrib", dry_run, "tiny-cpu-distribution", data))),
         ("eval_cuda", _eval(work, "eval-cuda", *device)),
         ("eval_loglik", loglik),
         ("eval_vllm", vllm),
@@ -211,6 +218,8 @@ def prepare(work: Path) -> None:
     wvs = write_synthetic_wvs(work / "wvs.csv", SynthConfig(respondents=4000, seed=0))
     small = dict.fromkeys(SPLITS, 8)
     build_folder(BuildConfig(wvs=wvs, system_prompt="none", profiles_per_country=small), work / "dvmap")
+    config = BuildConfig(wvs=wvs, system_prompt="none", profiles_per_country=small, consensus="distribution")
+    build_folder(config, work / "dvmap-distribution")
     build_tiny_model(work / "tiny-qwen3")
 
 

@@ -24,6 +24,8 @@ def test_dry_run_runs_every_cpu_step(tmp_path, capsys):
         "grpo_1gpu": "ok",
         "grpo_zero3": "skipped",
         "grpo_zero3_all": "ok",
+        "soft_sft": "ok",
+        "grpo_distrib": "ok",
         "eval_cuda": "ok",
         "eval_loglik": "ok",
         "eval_vllm": "skipped",
