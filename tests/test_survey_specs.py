@@ -173,6 +173,17 @@ def test_a_key_given_twice_and_an_out_holding_the_frame_are_refused(survey, tmp_
     assert "holds the input" in _error(capsys) and (frame_home / "frame.csv").is_file()
 
 
+def test_a_frame_of_a_header_alone_says_so(survey, tmp_path, capsys):
+    """Not a downstream "held_out_groups: '2018' never occurs" that sends the user to the spec."""
+    folder, _, spec = survey
+    header = tmp_path / "header.csv"
+    header.write_text((folder / "frame.csv").read_text().splitlines()[0] + "\n")
+    argv = ["build", "--survey", str(spec), "--frame", str(header), "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert "header.csv: the frame has its columns but no respondent rows" in _error(capsys)
+    assert not (tmp_path / "o").exists()
+
+
 def test_spec_errors_are_raised_before_the_frame_is_trusted(tmp_path):
     with pytest.raises(DvmapError, match="no such survey spec"):
         load_spec(tmp_path / "absent.yaml")

