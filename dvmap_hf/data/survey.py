@@ -61,7 +61,7 @@ class SpecError(DvmapError):
     """A survey spec that disagrees with itself or with its frame, in one line naming the key."""
 
     def __init__(self, spec: Path, key: str, problem: str):
-        super().__init__(f"{spec}: {key}: {problem}")
+        super().__init__(f"{spec}: {key}: {problem}" if key else f"{spec}: the spec {problem}")
 
 
 def code_key(value) -> str:
