@@ -15,8 +15,8 @@ Each is scored by its option probabilities (`dvmap eval --scoring loglik`) on a 
 cross_demographic (profiles no training row has), beside the references (uniform, item marginal, group marginal,
 tabular, nearest profiles). Prints the alignment table with the human floor, and `dvmap compare` against
 soft-target SFT (the other models, tabular and nearest profiles): paired profile-bootstrap
-differences, Holm-adjusted. Finished models and runs are kept in the
-cache and read again.
+differences, Holm-adjusted. Finished models and runs are kept in the cache and read again; a training run cut
+short resumes from its last checkpoint (every 50 steps), an evaluation from its last written row.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def dataset(cache: Path, data: str) -> Path:
 
 
 def train(kind: str, recipe: str, model: Path, out: Path, steps: int, data: Path) -> Path:
-    """One training run (kept when finished): `kind` sft or grpo."""
+    """One training run, `kind` sft or grpo: kept when finished, resumed from its last checkpoint (every 50
+    steps) when cut short."""
     from dvmap_hf.training.arguments import parse_grpo, parse_sft
     from dvmap_hf.training.grpo import grpo_main
     from dvmap_hf.training.sft import sft_main
@@ -62,8 +63,12 @@ def train(kind: str, recipe: str, model: Path, out: Path, steps: int, data: Path
         return out
     parse, main = (parse_sft, sft_main) if kind == "sft" else (parse_grpo, grpo_main)
     args = ["--config", recipe, "--model_name_or_path", str(model), "--dataset_name", str(data)]
-    args += ["--max_steps", str(steps), "--output_dir", str(out), "--save_strategy", "no"]
-    args += ["--replace_output_dir", "true", "--logging_steps", str(max(1, steps // 10))]
+    args += ["--max_steps", str(steps), "--output_dir", str(out), "--logging_steps", str(max(1, steps // 10))]
+    args += ["--save_strategy", "steps", "--save_steps", "50", "--save_total_limit", "1"]
+    if list(out.glob("checkpoint-*")):
+        args += ["--resume_from_checkpoint", "true"]
+    else:
+        args += ["--replace_output_dir", "true"]
     main(*parse(args), argv=[f"bench/distribution_training.py {kind}"])
     return out
 
