@@ -127,3 +127,13 @@ def check_previous_run(output_dir: str, resume_from_checkpoint, replace: bool) -
             f"output_dir: {output_dir} holds a run ({', '.join(finished[:3])}); --resume_from_checkpoint true "
             "continues it, --replace_output_dir true trains over it, or choose another --output_dir"
         )
+
+
+def check_answer_counts(who: str, script_args, columns) -> None:
+    """Training toward distributions reads each row's answer_counts: a build without them stops before the
+    model loads, naming the option that makes them."""
+    if "answer_counts" not in columns:
+        raise SystemExit(
+            f"{who}: {script_args.dataset_name}/{script_args.dataset_config} has no answer_counts column; build it "
+            "with `dvmap build --consensus distribution` (or --survey)"
+        )

@@ -84,13 +84,11 @@ def grpo_trainer(
 def check_distribution_reward(script_args, training_args, columns) -> None:
     """`distribution_reward` reads each row's answer_counts and credits one prompt's rollouts as a group: a
     build without counts, or evaluation groups of another size, would fail mid-run."""
+    from .checks import check_answer_counts
+
     if "distribution_reward" not in script_args.reward_funcs:
         return
-    if "answer_counts" not in columns:
-        raise SystemExit(
-            f"distribution_reward: {script_args.dataset_name}/{script_args.dataset_config} has no answer_counts "
-            "column; build it with `dvmap build --consensus distribution` (or --survey)"
-        )
+    check_answer_counts("distribution_reward", script_args, columns)
     if training_args.num_generations_eval not in (None, training_args.num_generations):
         raise SystemExit(
             f"distribution_reward: num_generations_eval {training_args.num_generations_eval} differs from "

@@ -77,18 +77,15 @@ def _label_trainer(script_args, training_args, model_args, train, evaluation):
 
 
 def _soft_target_trainer(script_args, training_args, model_args, train, evaluation):
-    """Rows keep their prompt, options and answer_counts; the collator makes every option's sequence."""
+    """Rows keep their prompt, options and answer_counts; the collator packs each row's options after its prompt."""
     from transformers import AutoTokenizer
     from trl import get_peft_config
 
+    from .checks import check_answer_counts
     from .soft_targets import NEEDED_COLUMNS, OptionsCollator
     from .trainers import DVMapSoftTargetTrainer
 
-    if "answer_counts" not in train.column_names:
-        raise SystemExit(
-            f"sft_target distribution: {script_args.dataset_name}/{script_args.dataset_config} has no answer_counts "
-            "column; build it with `dvmap build --consensus distribution` (or --survey)"
-        )
+    check_answer_counts("sft_target distribution", script_args, train.column_names)
     training_args.dataset_kwargs = {**(training_args.dataset_kwargs or {}), "skip_prepare_dataset": True}
     training_args.remove_unused_columns = False
     tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
