@@ -1,22 +1,28 @@
-"""Does training toward distributions work? The tiny model trained on hard labels, on soft targets and with
-GRPO's distribution reward, beside the references and the human floor, on held-out profiles (not for CI).
+"""Does training toward distributions work? A model trained on hard labels, on soft targets and with GRPO's
+distribution reward, beside the references and the human floor, on held-out profiles (not for CI).
 
     python bench/distribution_training.py [--sft-steps 1800 --soft-steps 300 --grpo-steps 100 --rows 600]
-    python bench/distribution_training.py --data gss_spending --rows 0 ...      # GSS 2018 (the surveys extra)
+    python bench/distribution_training.py --data gss_spending --held-out-share 0.5 --rows 0 ...   # surveys extra
+    python bench/distribution_training.py --data gss_abortion --split cross_group ...              # 2018 held out
+    python bench/distribution_training.py --base smollm2 --data gss_spending --sft-steps 60 --soft-steps 0 ...
 
-The synthetic default (20,000 respondents, seed 0) or a shipped survey spec, built with `--consensus
-distribution`, compact prompts and no system message; the tiny Qwen3. Models, each from the previous where an
-arrow says so:
-  hard-label SFT    the cold start (`tiny-cpu-sft`, --sft-steps) on each pair's mode
+The synthetic default (20,000 respondents, seed 0) or a shipped survey spec (with --held-out-share: a copy
+whose `splits.cross_demographic` holds out that share of the profiles), built with `--consensus
+distribution`, compact prompts and no system message; the tiny Qwen3 or SmolLM2-135M-Instruct (--base).
+Models, each from the previous where an arrow says so (a step count of 0 leaves its rows out):
+  base              the untrained base model (zero-shot for SmolLM2)
+  hard-label SFT    `tiny-cpu-sft` for --sft-steps on each pair's mode (the paper's cold start)
   hard-label SFT+   the same recipe for --sft-steps + --soft-steps steps (the soft run's compute, hard labels)
-  soft-target SFT   hard-label SFT -> `tiny-cpu-sft-distribution` for --soft-steps steps
-  soft + GRPO       soft-target SFT -> `tiny-cpu-distribution` (distribution_reward) for --grpo-steps steps
-Each is scored by its option probabilities (`dvmap eval --scoring loglik`) on a seeded sample of --rows rows of
-cross_demographic (profiles no training row has), beside the references (uniform, item marginal, group marginal,
-tabular, nearest profiles). Prints the alignment table with the human floor, and `dvmap compare` against
-soft-target SFT (the other models, tabular and nearest profiles): paired profile-bootstrap
-differences, Holm-adjusted. Finished models and runs are kept in the cache and read again; a training run cut
-short resumes from its last checkpoint (every 50 steps), an evaluation from its last written row.
+  soft from base    `tiny-cpu-sft-distribution` for --sft-steps + --soft-steps from the base model
+  hard -> soft      hard-label SFT -> `tiny-cpu-sft-distribution` for --soft-steps steps
+  soft + GRPO       the first soft model -> `tiny-cpu-distribution` (distribution_reward) for --grpo-steps
+SmolLM2 trains with --learning-rate (the recipes' rates are the tiny model's) at batch 8. Each model is scored
+by its option probabilities (`dvmap eval --scoring loglik`) on a seeded sample of --rows rows of --split,
+beside the references (uniform, item marginal, group marginal, tabular, nearest profiles). Prints the
+alignment table with the human floor, and `dvmap compare` against the first soft model (the other models,
+tabular and nearest profiles): paired profile-bootstrap differences, Holm-adjusted. Finished models and runs
+are kept in the cache and read again; a training run cut short resumes from its last checkpoint (every 50
+steps), an evaluation from its last written row.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from dvmap_hf.evaluation.runner import run_eval  # noqa: E402
 REFERENCES = ("random", "marginal", "majority", "tabular", "nearest")
 
 
-def dataset(cache: Path, data: str) -> Path:
+def dataset(cache: Path, data: str, held_out_share: float | None) -> Path:
     """The synthetic default, or a shipped survey spec's build (`--min-support 5`), with counts (made once)."""
     from dataset_builder import BuildConfig, build_folder
     from dvmap_hf.data.synth import SynthConfig, write_synthetic_wvs
@@ -46,15 +52,33 @@ def dataset(cache: Path, data: str) -> Path:
             write_synthetic_wvs(wvs, SynthConfig(respondents=20_000, seed=0))
         config, folder = BuildConfig(wvs=wvs, **common), cache / "dvmap-distribution-compact"
     else:
-        config, folder = BuildConfig(survey=data, min_support=5, **common), cache / f"{data}-distribution-compact"
+        name = build_name(data, held_out_share)
+        spec = data if held_out_share is None else spec_holding_out(cache / f"{name}.yaml", data, held_out_share)
+        config, folder = BuildConfig(survey=spec, min_support=5, **common), cache / f"{name}-distribution-compact"
     if not (folder / "README.md").is_file():
         build_folder(config, folder, force=True)
     return folder
 
 
-def train(kind: str, recipe: str, model: Path, out: Path, steps: int, data: Path) -> Path:
+def build_name(data: str, held_out_share: float | None) -> str:
+    return data if held_out_share is None else f"{data}-held-out-{held_out_share:g}"
+
+
+def spec_holding_out(path: Path, name: str, share: float) -> Path:
+    """A copy of a shipped spec whose cross_demographic split holds out `share` of the profiles."""
+    import yaml
+
+    from dvmap_hf.data.survey import spec_path
+
+    raw = yaml.safe_load(spec_path(name).read_text())
+    raw["splits"] = {**(raw.get("splits") or {}), "cross_demographic": share}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def train(kind: str, recipe: str, model: Path, out: Path, steps: int, data: Path, extra: list[str]) -> Path:
     """One training run, `kind` sft or grpo: kept when finished, resumed from its last checkpoint (every 50
-    steps) when cut short."""
+    steps) when cut short; `extra` arguments go after the recipe's."""
     from dvmap_hf.training.arguments import parse_grpo, parse_sft
     from dvmap_hf.training.grpo import grpo_main
     from dvmap_hf.training.sft import sft_main
@@ -64,7 +88,7 @@ def train(kind: str, recipe: str, model: Path, out: Path, steps: int, data: Path
     parse, main = (parse_sft, sft_main) if kind == "sft" else (parse_grpo, grpo_main)
     args = ["--config", recipe, "--model_name_or_path", str(model), "--dataset_name", str(data)]
     args += ["--max_steps", str(steps), "--output_dir", str(out), "--logging_steps", str(max(1, steps // 10))]
-    args += ["--save_strategy", "steps", "--save_steps", "50", "--save_total_limit", "1"]
+    args += ["--save_strategy", "steps", "--save_steps", "50", "--save_total_limit", "1", *extra]
     if list(out.glob("checkpoint-*")):
         args += ["--resume_from_checkpoint", "true"]
     else:
@@ -73,47 +97,81 @@ def train(kind: str, recipe: str, model: Path, out: Path, steps: int, data: Path
     return out
 
 
-def evaluate(model: str, data: Path, rows: int | None, out: Path) -> dict:
+def evaluate(model: str, data: Path, split: str, rows: int | None, out: Path) -> dict:
     generation = InferenceConfig(max_new_tokens=12, batch_size=32, seed=0)
     scoring = "generate" if model in REFERENCES else "loglik"
-    metrics = run_eval(EvalConfig(model, str(data), "cross_demographic", limit=rows, scoring=scoring,
+    metrics = run_eval(EvalConfig(model, str(data), split, limit=rows, scoring=scoring,
                                   generation=generation), out)  # fmt: skip
     metrics["run"]["model"] = out.name
     return metrics
 
 
+def base_model(cache: Path, base: str) -> Path:
+    """The tiny Qwen3 (seed 0) or SmolLM2-135M-Instruct, made once in the cache."""
+    if base == "smollm2":
+        from real_model import prepare_model
+
+        return prepare_model(cache)
+    from dvmap_hf.training.tiny import TinyModelConfig, build_tiny_model
+
+    tiny = cache / "tiny-qwen3"
+    if not (tiny / "config.json").is_file():
+        build_tiny_model(tiny, TinyModelConfig(seed=0))
+    return tiny
+
+
+def train_all(args: argparse.Namespace, base: Path, root: Path, data: Path) -> dict[str, Path]:
+    """The trained models by row name, in the table's order (soft ones first: the paired tests' baseline)."""
+    extra = [] if args.base == "tiny" else ["--learning_rate", str(args.learning_rate)]
+    extra += [] if args.base == "tiny" else ["--per_device_train_batch_size", "8"]
+    hard_steps, soft_steps, both = args.sft_steps, args.soft_steps, args.sft_steps + args.soft_steps
+
+    def run(name: str, kind: str, recipe: str, start: Path, steps: int) -> Path:
+        return train(kind, recipe, start, root / name, steps, data, extra)
+
+    models = {"soft-from-base": run("soft-from-base", "sft", "tiny-cpu-sft-distribution", base, both)}
+    if hard_steps:
+        models["hard-label-sft"] = run("hard-label-sft", "sft", "tiny-cpu-sft", base, hard_steps)
+    if hard_steps and soft_steps:
+        models["hard-then-soft"] = run("hard-then-soft", "sft", "tiny-cpu-sft-distribution",
+                                       models["hard-label-sft"], soft_steps)  # fmt: skip
+        models["hard-label-sft-longer"] = run("hard-label-sft-longer", "sft", "tiny-cpu-sft", base, both)
+    if args.grpo_steps:
+        soft = models.get("hard-then-soft", models["soft-from-base"])
+        models["soft-then-grpo"] = run("soft-then-grpo", "grpo", "tiny-cpu-distribution", soft, args.grpo_steps)
+    return {**models, "base": base}
+
+
 def main(argv: list[str] | None = None) -> None:
     from dvmap_hf.evaluation.compare import compare_runs
-    from dvmap_hf.training.tiny import TinyModelConfig, build_tiny_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sft-steps", type=int, default=1800)
     parser.add_argument("--soft-steps", type=int, default=300)
     parser.add_argument("--grpo-steps", type=int, default=100)
-    parser.add_argument("--rows", type=int, default=600, help="a seeded sample of cross_demographic (0: every row)")
+    parser.add_argument("--rows", type=int, default=600, help="a seeded sample of --split (0: every row)")
     parser.add_argument("--data", default="synthetic", help="synthetic, or a shipped survey spec (gss_spending)")
+    parser.add_argument("--held-out-share", type=float, help="a survey's share of profiles in cross_demographic")
+    parser.add_argument("--split", default="cross_demographic", help="the held-out split scored (cross_group...)")
+    parser.add_argument("--base", choices=("tiny", "smollm2"), default="tiny")
+    parser.add_argument("--learning-rate", type=float, default=5e-5, help="SmolLM2's (the tiny model: the recipes')")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "dvmap-bench")
     args = parser.parse_args(argv)
-    data, rows = dataset(args.cache, args.data), args.rows or None
-    root = args.cache / f"distribution-training-{args.data}-{args.sft_steps}-{args.soft_steps}-{args.grpo_steps}"
-    tiny = root / "tiny-qwen3"
-    if not (tiny / "config.json").is_file():
-        build_tiny_model(tiny, TinyModelConfig(seed=0))
-    hard = train("sft", "tiny-cpu-sft", tiny, root / "hard-label-sft", args.sft_steps, data)
-    longer = train("sft", "tiny-cpu-sft", tiny, root / "hard-label-sft-longer", args.sft_steps + args.soft_steps, data)
-    soft = train("sft", "tiny-cpu-sft-distribution", hard, root / "soft-target-sft", args.soft_steps, data)
-    grpo = train("grpo", "tiny-cpu-distribution", soft, root / "soft-then-grpo", args.grpo_steps, data)
-    evals = root / f"eval-{rows or 'all'}"
-    runs = [evals / name for name in ("soft-target-sft", "hard-label-sft", "hard-label-sft-longer", "soft-then-grpo")]
-    metrics = [evaluate(str(model), data, rows, run) for model, run in zip((soft, hard, longer, grpo), runs)]
+    data, rows = dataset(args.cache, args.data, args.held_out_share), args.rows or None
+    steps = f"{args.sft_steps}-{args.soft_steps}-{args.grpo_steps}"
+    root = args.cache / f"distribution-training-{args.base}-{build_name(args.data, args.held_out_share)}-{steps}"
+    models = train_all(args, base_model(args.cache, args.base), root, data)
+    evals = root / f"eval-{args.split}-{rows or 'all'}"
+    runs = [evals / name for name in models]
+    metrics = [evaluate(str(model), data, args.split, rows, evals / name) for name, model in models.items()]
     runs += [evals / name for name in REFERENCES]
-    metrics += [evaluate(name, data, rows, evals / name) for name in REFERENCES]
-    text = f"### {args.data}, cross_demographic (held-out profiles)\n\n{alignment_table(metrics)}"
-    # against soft-target SFT: the other trained models and the two strongest references (40 alignment tests:
-    # B = 2,000 lets a Holm-adjusted bootstrap p reach 0.04)
-    paired, _ = compare_runs([*runs[:4], evals / "tabular", evals / "nearest"], resamples=2000)
+    metrics += [evaluate(name, data, args.split, rows, evals / name) for name in REFERENCES]
+    text = f"### {data.name}, {args.split} ({args.base})\n\n{alignment_table(metrics)}"
+    # against the first soft model: the other models and the two strongest references (B = 2,000 lets a
+    # Holm-adjusted bootstrap p reach 0.04 over ~40 alignment tests)
+    paired, _ = compare_runs([*runs[: len(models)], evals / "tabular", evals / "nearest"], resamples=2000)
     text += f"\n\n{paired}"
-    (root / "table.md").write_text(text + "\n")
+    (root / f"table-{args.split}.md").write_text(text + "\n")
     print(text, flush=True)
 
 
