@@ -95,12 +95,6 @@ def built_distribution(tmp_path_factory, wvs_sav):
 
 
 @pytest.fixture(scope="session")
-def distribution_workdir(tmp_path_factory, built_distribution, tiny_model):
-    """A working folder whose `dvmap` is the distributional build, with runs/tiny-qwen3."""
-    return working_folder(tmp_path_factory.mktemp("train-distribution"), built_distribution, tiny_model)
-
-
-@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A 2-layer random Qwen3 with a tokenizer trained here (no download)."""
     from dvmap_hf.training.tiny import build_tiny_model
@@ -148,6 +142,12 @@ def release(tmp_path):
 def workdir(tmp_path_factory, built_plain, tiny_model):
     """A working folder as a user would have it: `dvmap` dataset folder and runs/tiny-qwen3."""
     return working_folder(tmp_path_factory.mktemp("train"), built_plain, tiny_model)
+
+
+@pytest.fixture(scope="session")
+def distribution_workdir(tmp_path_factory, built_distribution, tiny_model):
+    """A working folder whose `dvmap` is the distributional build, with runs/tiny-qwen3."""
+    return working_folder(tmp_path_factory.mktemp("train-distribution"), built_distribution, tiny_model)
 
 
 @pytest.fixture(scope="session")

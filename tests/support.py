@@ -47,6 +47,15 @@ def _spec(built, model="majority", config="cross_demographic", **generation):
     return EvalConfig(model, str(built[0]), config, generation=InferenceConfig(**generation))
 
 
+def openai_spec(built, monkeypatch, api_base: str, limit: int, **generation) -> EvalConfig:
+    """An `openai`-backend run on cross_value against `api_base`, its retries without the real backoff."""
+    from dvmap_hf.evaluation.backends import OpenAIBackend
+
+    monkeypatch.setattr(OpenAIBackend, "first_backoff", 0.01)
+    inference = InferenceConfig(api_base=api_base, **generation)
+    return EvalConfig("fake-model", str(built[0]), "cross_value", backend="openai", limit=limit, generation=inference)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -16,6 +16,7 @@ from dvmap_hf.evaluation.backends import OpenAIBackend, TransformersBackend
 from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
 from dvmap_hf.evaluation.predictors import make_predictor
 from dvmap_hf.evaluation.runner import run_eval
+from tests.support import openai_spec
 
 
 def test_transformers_backend_generates_with_the_chat_template(built, tiny_model):
@@ -88,20 +89,11 @@ class FakeEndpoint(BaseHTTPRequestHandler):
 
 
 def test_openai_backend_with_retries_against_a_local_endpoint(built, tmp_path, monkeypatch):
-    monkeypatch.setattr(OpenAIBackend, "first_backoff", 0.01)  # retries without the real second
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeEndpoint)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        spec = EvalConfig(
-            "fake-model",
-            str(built[0]),
-            "cross_value",
-            backend="openai",
-            limit=12,
-            generation=InferenceConfig(
-                api_base=f"http://127.0.0.1:{server.server_port}/v1", concurrency=4, batch_size=6
-            ),
-        )
+        api_base = f"http://127.0.0.1:{server.server_port}/v1"
+        spec = openai_spec(built, monkeypatch, api_base, limit=12, concurrency=4, batch_size=6)
         metrics = run_eval(spec, tmp_path / "api")
     finally:
         server.shutdown()

@@ -11,22 +11,8 @@ from tests.support import _error
 
 
 def test_compare_and_push_metrics_cli(built, tmp_path, capsys, recording_hub):
-    assert (
-        main(
-            [
-                "eval",
-                "--model",
-                "majority",
-                "--dataset",
-                str(built[0]),
-                "--config",
-                "cross_country",
-                "--out",
-                str(tmp_path / "m"),
-            ]
-        )
-        == 0
-    )
+    evaluate = "eval --model majority --config cross_country --dataset".split()
+    assert main([*evaluate, str(built[0]), "--out", str(tmp_path / "m")]) == 0
     capsys.readouterr()
     assert main(["compare", str(tmp_path / "m")]) == 0
     assert "| majority | cross_country |" in capsys.readouterr().out

@@ -71,22 +71,8 @@ def test_a_subset_and_a_single_file(release, tmp_path):
 
 def test_eval_runs_unchanged_on_an_import(release, tmp_path):
     main(["import-release", str(release), "--out", str(tmp_path / "imported")])
-    assert (
-        main(
-            [
-                "eval",
-                "--model",
-                "majority",
-                "--dataset",
-                str(tmp_path / "imported"),
-                "--config",
-                "cross_demographic",
-                "--out",
-                str(tmp_path / "run"),
-            ]
-        )
-        == 0
-    )
+    evaluate = "eval --model majority --config cross_demographic --dataset".split()
+    assert main([*evaluate, str(tmp_path / "imported"), "--out", str(tmp_path / "run")]) == 0
 
 
 def test_profile_ids_match_a_build(built, tmp_path):

@@ -13,11 +13,10 @@ from dataset_builder import build_folder
 from dvmap_app.cli import main
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.evaluation import runner
-from dvmap_hf.evaluation.backends import OpenAIBackend
 from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
 from dvmap_hf.evaluation.report import paper_table, read_metrics
 from dvmap_hf.evaluation.runner import read_predictions, run_eval
-from tests.support import _error, _spec, authors_correct, small_config
+from tests.support import _error, _spec, authors_correct, openai_spec, small_config
 
 
 def test_reference_predictors_end_to_end(built, tmp_path):
@@ -87,15 +86,7 @@ def test_resume_after_interruption_gives_the_same_metrics(built, tmp_path, tiny_
 
 
 def test_unreachable_endpoint_fails_cleanly_keeping_earlier_predictions(built, tmp_path, monkeypatch):
-    monkeypatch.setattr(OpenAIBackend, "first_backoff", 0.01)  # retries without the real second
-    spec = EvalConfig(
-        "m",
-        str(built[0]),
-        "cross_value",
-        backend="openai",
-        limit=4,
-        generation=InferenceConfig(api_base="http://127.0.0.1:9/v1", max_retries=1, batch_size=2),
-    )
+    spec = openai_spec(built, monkeypatch, "http://127.0.0.1:9/v1", limit=4, max_retries=1, batch_size=2)
     with pytest.raises(DvmapError, match="Connection refused.*after 1 attempt"):  # nothing listens: no retries
         run_eval(spec, tmp_path / "down")
     assert not (tmp_path / "down").exists()  # nothing written: the corrected rerun may use the same folder

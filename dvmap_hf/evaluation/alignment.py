@@ -24,6 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:
+    from .metrics import option_matrix
+except ImportError:  # on a Hub Space, `dvmap push-metrics` uploads the cores as top-level modules
+    from metrics_core import option_matrix
+
 KL_EPSILON = 1e-3
 ECE_BINS = 10
 #: The per-row figures, in the order tables print them; the lower-is-better distances first.
@@ -35,20 +40,10 @@ FLOOR_CHUNK = 20  # resamples held at once: rows x options x 20 floats
 
 
 def as_matrix(rows, num_options: np.ndarray, name: str) -> np.ndarray:
-    """Per-row lists of K values as one (rows x widest K) float array, zero-padded; refuses a row whose list
-    is not as long as its K, a negative or non-finite value, or a row that sums to 0."""
+    """Per-row lists of K values as one (rows x widest K) float array, zero-padded (`metrics.option_matrix`);
+    refuses a row whose list is not as long as its K, a negative or non-finite value, or a row that sums to 0."""
     k = np.asarray(num_options, dtype=np.int64).reshape(-1)
-    width = int(k.max(initial=0))
-    if isinstance(rows, np.ndarray) and rows.shape == (len(k), width):
-        matrix = rows.astype(np.float64)
-    else:
-        if len(rows) != len(k):
-            raise ValueError(f"{name} has {len(rows)} rows for {len(k)} num_options")
-        matrix = np.zeros((len(k), width))
-        for i, values in enumerate(rows):
-            if len(values) != k[i]:
-                raise ValueError(f"{name} of row {i} has {len(values)} values for {k[i]} options")
-            matrix[i, : len(values)] = values
+    matrix = option_matrix(rows, k, name)
     bad = ~np.isfinite(matrix).all(axis=1) | (matrix < 0).any(axis=1) | ~(matrix.sum(axis=1) > 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

@@ -25,6 +25,21 @@ DISTRIBUTION_FEATURES = datasets.Features(
     }
 )
 
+#: The inputs every option-index module takes, heading its `inputs` text (the module adds its own after them).
+INDEX_INPUTS = """
+Args:
+    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer. Whole
+        numbers: 1.7 (or num_options 4.9) is an error, never truncated.
+    references (`list` of `int`): real option indices, 0-based.
+"""
+#: With the per-group inputs of the distribution modules (WD, TV / JS).
+GROUPED_INPUTS = (
+    INDEX_INPUTS
+    + """    num_options (`int` or `list` of `int`): K, one for all rows or one per row (constant within a group).
+    groups (`list` of `str`, optional): the group of each row, e.g. "USA|Q1"; default: one group.
+"""
+)
+
 
 def core():
     """The numpy core: the installed kit's `dvmap_hf.evaluation.metrics`, or on a Space its uploaded copy."""

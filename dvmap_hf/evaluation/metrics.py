@@ -222,19 +222,20 @@ def wasserstein_distance(
     }
 
 
-def option_matrix(probabilities, num_options: np.ndarray) -> np.ndarray:
-    """Per-row option probabilities as one (rows x widest K) array, zero-padded; an array of that shape is
-    taken as it is (so a bootstrap converts the lists once)."""
-    width = int(num_options.max())
-    if isinstance(probabilities, np.ndarray) and probabilities.shape == (len(num_options), width):
-        return probabilities
-    if len(probabilities) != len(num_options):
-        raise ValueError(f"probabilities has {len(probabilities)} rows for {len(num_options)}")
-    matrix = np.zeros((len(num_options), width))
-    for row, probs in enumerate(probabilities):
-        if len(probs) != num_options[row]:
-            raise ValueError(f"probabilities of row {row} have {len(probs)} values for {num_options[row]} options")
-        matrix[row, : len(probs)] = probs
+def option_matrix(rows, num_options: np.ndarray, name: str = "probabilities") -> np.ndarray:
+    """Per-row lists of K values as one (rows x widest K) float array, zero-padded; an array of that shape is
+    taken as it is (so a bootstrap converts the lists once). `name` names the input in an error."""
+    k = np.asarray(num_options, dtype=np.int64).reshape(-1)
+    width = int(k.max(initial=0))
+    if isinstance(rows, np.ndarray) and rows.shape == (len(k), width):
+        return rows.astype(np.float64, copy=False)
+    if len(rows) != len(k):
+        raise ValueError(f"{name} has {len(rows)} rows for {len(k)} num_options")
+    matrix = np.zeros((len(k), width))
+    for i, values in enumerate(rows):
+        if len(values) != k[i]:
+            raise ValueError(f"{name} of row {i} has {len(values)} values for {k[i]} options")
+        matrix[i, : len(values)] = values
     return matrix
 
 

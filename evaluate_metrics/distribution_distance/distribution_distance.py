@@ -17,13 +17,9 @@ sees the order of the options (the Wasserstein module does). Invalid predictions
 predicted distribution; a group with no valid prediction counts as 1.
 """
 
-_KWARGS_DESCRIPTION = """
-Args:
-    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer. Whole
-        numbers: 1.7 (or num_options 4.9) is an error, never truncated.
-    references (`list` of `int`): real option indices, 0-based.
-    num_options (`int` or `list` of `int`): K, one for all rows or one per row (constant within a group).
-    groups (`list` of `str`, optional): the group of each row, e.g. "USA|Q1"; default: one group.
+_KWARGS_DESCRIPTION = (
+    shared.GROUPED_INPUTS
+    + """\
     probabilities (`list` of `list` of `float`, optional): each row's K option probabilities.
 Returns:
     total_variation (`float`), jensen_shannon (`float`, log base 2); with probabilities also
@@ -34,6 +30,7 @@ Examples:
         >>> dd.compute(predictions=[0, 2], references=[0, 1], num_options=3)["total_variation"]
         0.5
 """
+)
 
 
 class DistributionDistance(shared.DVMapMetric, description=_DESCRIPTION, inputs=_KWARGS_DESCRIPTION):

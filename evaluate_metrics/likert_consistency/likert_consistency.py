@@ -13,11 +13,9 @@ indices on an ordered scale of K options. An invalid (unparseable) prediction, g
 LC is 1 for exact answers and falls linearly with the distance on the scale.
 """
 
-_KWARGS_DESCRIPTION = """
-Args:
-    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer. Whole
-        numbers: 1.7 (or num_options 4.9) is an error, never truncated.
-    references (`list` of `int`): real option indices, 0-based.
+_KWARGS_DESCRIPTION = (
+    shared.INDEX_INPUTS
+    + """\
     num_options (`int` or `list` of `int`): K, the number of options: one for all rows or one per row.
 Returns:
     likert_consistency (`float`): in [0, 1].
@@ -28,6 +26,7 @@ Examples:
         >>> lc.compute(predictions=[0, 2, -1], references=[0, 1, 3], num_options=4)
         {'likert_consistency': 0.5555555555555556, 'invalid_rate': 0.3333333333333333}
 """
+)
 
 
 class LikertConsistency(shared.DVMapMetric, description=_DESCRIPTION, inputs=_KWARGS_DESCRIPTION):

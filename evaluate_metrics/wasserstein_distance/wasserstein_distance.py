@@ -17,13 +17,9 @@ Invalid predictions (-1) are left out of the predicted distribution and reported
 prediction counts as the largest distance.
 """
 
-_KWARGS_DESCRIPTION = """
-Args:
-    predictions (`list` of `int`): predicted option indices, 0-based; -1 for an invalid answer. Whole
-        numbers: 1.7 (or num_options 4.9) is an error, never truncated.
-    references (`list` of `int`): real option indices, 0-based.
-    num_options (`int` or `list` of `int`): K, one for all rows or one per row (constant within a group).
-    groups (`list` of `str`, optional): the group of each row, e.g. "USA|Q1"; default: one group.
+_KWARGS_DESCRIPTION = (
+    shared.GROUPED_INPUTS
+    + """\
     normalize (`bool`, optional): divide by K - 1 (default True).
 Returns:
     wasserstein_distance (`float`): mean over groups.
@@ -34,6 +30,7 @@ Examples:
         >>> wd.compute(predictions=[0, 0], references=[3, 3], num_options=4)["wasserstein_distance"]
         1.0
 """
+)
 
 
 class WassersteinDistance(shared.DVMapMetric, description=_DESCRIPTION, inputs=_KWARGS_DESCRIPTION):
