@@ -11,6 +11,7 @@ from datasets import load_dataset
 
 from dataset_builder import build_folder
 from dvmap_app.cli import main
+from dvmap_hf.data import folder
 from dvmap_hf.errors import DvmapError
 from dvmap_hf.evaluation import runner
 from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig
@@ -135,11 +136,15 @@ def test_eval_reports_accuracy_under_both_rules(built, tmp_path, monkeypatch):
 
 def test_a_dataset_under_the_home_folder_is_found_as_a_folder(built, tmp_path, monkeypatch, capsys):
     """`--dataset '~/ds'` (quoted, so no shell expands it) and `run_eval(dataset="~/ds")` evaluate the
-    folder: the dataset is found and fingerprinted by one rule, not taken for a Hub id."""
+    folder: the dataset is found once, by one rule, not taken for a Hub id."""
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "ds").symlink_to(built[0])
+    found = []
+    resolve = folder.resolve_dataset
+    monkeypatch.setattr(folder, "resolve_dataset", lambda dataset: found.append(dataset) or resolve(dataset))
     metrics = run_eval(EvalConfig("majority", "~/ds", "cross_value", limit=20, bootstrap=0), tmp_path / "run")
     assert metrics["overall"]["rows"] == 20 and metrics["run"]["data"].startswith("data/cross_value/test-")
+    assert found == ["~/ds"]  # once a run: the split, its fingerprint and the majority's train split
     argv = ["eval", "--model", "majority", "--dataset", "~/ds", "--config", "cross_value", "--limit", "20"]
     assert main([*argv, "--bootstrap", "0", "--out", str(tmp_path / "cli")]) == 0
 
@@ -241,7 +246,7 @@ def test_a_second_writer_into_the_same_folder_is_refused(built, tmp_path, monkey
             release.wait(30)
             return self.inner(rows, batch_seed)
 
-    monkeypatch.setattr(runner, "make_predictor", lambda spec: Slow(real(spec)))
+    monkeypatch.setattr(runner, "make_predictor", lambda spec, dataset: Slow(real(spec, dataset)))
     first = threading.Thread(target=run_eval, args=(_spec(built, "random", "cross_value"), tmp_path / "r"))
     first.start()
     started.wait(30)

@@ -1,5 +1,5 @@
 """Read the kit's dataset folders (a Hub dataset repo: parquet + README.md with `configs:`), find a dataset
-by one rule (`resolve_dataset`), and say whether the Hub is off. `dataset_builder/folder.py` writes them.
+by one rule (`find_dataset`, once a run), and say whether the Hub is off. `dataset_builder/folder.py` writes them.
 
 Parquet file names carry a fingerprint of their content (`train-<sha256[:12]>.parquet`): `datasets`
 caches by file name, so a file edited in place would be served stale from the cache; `check_content`
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DvmapError
@@ -69,33 +70,56 @@ def resolve_dataset(dataset: str | Path) -> str:
     return text
 
 
-def data_fingerprint(dataset: str | Path, config: str, split: str) -> str:
+@dataclass(frozen=True)
+class DatasetSource:
+    """A dataset found once: `given` as the caller named it (what messages say), `location` where it is (an
+    absolute folder, or a Hub id). A run passes it on, so every step reads the same dataset."""
+
+    given: str
+    location: str
+
+    @property
+    def folder(self) -> Path | None:
+        path = Path(self.location)
+        return path if path.is_absolute() and path.is_dir() else None
+
+    def __str__(self) -> str:
+        return self.given
+
+
+def find_dataset(dataset: str | Path | DatasetSource) -> DatasetSource:
+    """`dataset` found by `resolve_dataset` (a `DatasetSource` is returned as it is)."""
+    if isinstance(dataset, DatasetSource):
+        return dataset
+    return DatasetSource(str(dataset), resolve_dataset(dataset))
+
+
+def data_fingerprint(dataset: str | Path | DatasetSource, config: str, split: str) -> str:
     """What identifies the rows of a split: its parquet file (the name carries a hash of its content) for a
-    folder, the repository's commit for a Hub dataset. The dataset is found as `load_split` finds it
-    (`resolve_dataset`: `~/ds` is a folder, not a Hub id)."""
-    path = Path(resolve_dataset(dataset))
-    if path.is_dir():
-        files = read_manifest(path).get("files", {})
+    folder, the repository's commit for a Hub dataset."""
+    source = find_dataset(dataset)
+    if source.folder is not None:
+        files = read_manifest(source.folder).get("files", {})
         return files.get(f"{config}/{split}") or f"{config}/{split}: not in the manifest"
     from huggingface_hub import HfApi
 
-    return f"{dataset}@{HfApi().dataset_info(str(dataset)).sha}"
+    return f"{source.location}@{HfApi().dataset_info(source.location).sha}"
 
 
-def load_split(dataset: str | Path, config: str, split: str | None = None):
+def load_split(dataset: str | Path | DatasetSource, config: str, split: str | None = None):
     """One split of a dataset folder or Hub id; `split=None` takes `test` (or the config's only split).
 
     Errors name what exists instead of a stack trace from `datasets`.
     """
     from datasets import load_dataset
 
-    source = resolve_dataset(dataset)
-    if Path(source).is_dir():  # datasets prepares (and caches) every split of the config: check them all
-        for key, name in read_manifest(source).get("files", {}).items():
+    source = find_dataset(dataset)
+    if source.folder is not None:  # datasets prepares (and caches) every split of the config: check them all
+        for key, name in read_manifest(source.folder).get("files", {}).items():
             if key.partition("/")[0] == config:
-                check_content(Path(source) / name)
+                check_content(source.folder / name)
     try:
-        splits = load_dataset(source, config)
+        splits = load_dataset(source.location, config)
     except FileNotFoundError as exc:
         raise DvmapError(f"{dataset}: no such dataset folder or Hub dataset ({exc})") from exc
     except ValueError as exc:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..errors import DvmapError
 from ..options import OptionError
 from .config import BACKENDS, REFERENCE_PREDICTORS, EvalConfig, InferenceConfig
+
+if TYPE_CHECKING:
+    from ..data.folder import DatasetSource
 
 
 @runtime_checkable
@@ -46,13 +49,14 @@ class StreamingPredictor(Predictor, Protocol):
         ...
 
 
-def make_predictor(spec: EvalConfig) -> Predictor:
-    """The predictor `spec` asks for: a reference predictor (fitted on the corpus's `reference_split`), or
-    `spec.model` run by `spec.backend`, generating or (`scoring: loglik`) scoring each option."""
+def make_predictor(spec: EvalConfig, dataset: DatasetSource | None = None) -> Predictor:
+    """The predictor `spec` asks for: a reference predictor (fitted on the corpus's `reference_split` of
+    `dataset`, found from `spec.dataset` unless the run found it already), or `spec.model` run by
+    `spec.backend`, generating or (`scoring: loglik`) scoring each option."""
     if spec.scoring == "loglik" and (spec.model in REFERENCE_PREDICTORS or spec.backend == "openai"):
         raise OptionError("scoring", "loglik needs the model's token probabilities: a transformers or vllm model")
     if spec.model in REFERENCE_PREDICTORS:
-        return _reference(spec.model, spec.dataset, spec.generation.seed, spec.reference_split)
+        return _reference(spec.model, dataset or spec.dataset, spec.generation.seed, spec.reference_split)
     backend = _backend(spec.model, spec.backend, spec.generation)
     if spec.scoring == "loglik":
         from .loglik import LoglikScorer, VLLMLoglikScorer
@@ -85,7 +89,7 @@ def _backend(model: str, backend: str, generation: InferenceConfig) -> Predictor
     raise OptionError("backend", f"must be one of {', '.join(BACKENDS)}, not {backend!r}")
 
 
-def _reference(model: str, dataset: str, seed: int, reference_split: str) -> Predictor:
+def _reference(model: str, dataset: str | DatasetSource, seed: int, reference_split: str) -> Predictor:
     from . import reference
 
     if model == "random":

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data.codebook import ATTRIBUTE_NAMES
-from ..data.folder import load_split
+from ..data.folder import find_dataset, load_split
 from ..data.prompts import PROMPT_STYLES, render_prompt
 from ..data.sampling import sample_indices
 from ..errors import DvmapError
@@ -67,7 +67,8 @@ def run_robustness(spec: EvalConfig, attribute: str, flips: dict[str, str], out:
     one_of("attribute", attribute, ATTRIBUTE_NAMES)
     out = Path(out)
     _check_robustness_folder(out)
-    split = load_split(spec.dataset, spec.config, spec.split)
+    dataset = find_dataset(spec.dataset)  # once: the split and the reference predictors read the same one
+    split = load_split(dataset, spec.config, spec.split)
     _check_flips(flips, set(split.unique(attribute)), attribute)
     rows = [row for row in split.to_list() if row[attribute] in flips]
     rows = [rows[i] for i in sample_indices(len(rows), spec.limit, spec.generation.seed)]
@@ -77,7 +78,7 @@ def run_robustness(spec: EvalConfig, attribute: str, flips: dict[str, str], out:
         {**row, attribute: flips[row[attribute]], "prompt": flipped_prompt(row, attribute, flips[row[attribute]])}
         for row in rows
     ]
-    predictor = make_predictor(spec)
+    predictor = make_predictor(spec, dataset)
     size, seed = batch_size(spec, predictor), spec.generation.seed
     before = predict_rows(predictor, rows, size, seed, {}, desc="as is", match=spec.match)
     after = predict_rows(predictor, flipped, size, seed, {}, desc="flipped", match=spec.match)

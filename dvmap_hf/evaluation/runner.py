@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..data.folder import data_fingerprint, load_split
+from ..data.folder import DatasetSource, data_fingerprint, find_dataset, load_split
 from ..data.sampling import sample_rows
 from ..errors import DvmapError
 from ..io import atomic_file, folder_lock
@@ -215,21 +215,21 @@ def batch_size(spec: EvalConfig, predictor: Predictor | None) -> int:
 def run_eval(spec: EvalConfig, out: str | Path) -> dict:
     """Evaluate `spec.model` on one config/split; write predictions, metrics and the report into `out`
     (one writer at a time: a second run into the same folder is refused while the first is alive)."""
-    out = Path(out)
-    split = load_split(spec.dataset, spec.config, spec.split)
+    out, dataset = Path(out), find_dataset(spec.dataset)  # found once: the split, its fingerprint, the references
+    split = load_split(dataset, spec.config, spec.split)
     with folder_lock(out, "dvmap eval"):
-        return _run_locked(spec, out, split)
+        return _run_locked(spec, out, dataset, split)
 
 
-def _run_locked(spec: EvalConfig, out: Path, split) -> dict:
-    identity = {**spec.identity(), "data": data_fingerprint(spec.dataset, spec.config, str(split.split))}
+def _run_locked(spec: EvalConfig, out: Path, dataset: DatasetSource, split) -> dict:
+    identity = {**spec.identity(), "data": data_fingerprint(dataset, spec.config, str(split.split))}
     split = sample_rows(split, spec.limit, spec.generation.seed)
     _check_run_folder(out, identity)
     rows = split.to_list()
     done = read_predictions(out / PREDICTIONS, rows, repair=spec.repair)
     asked = shuffle_profiles(rows, spec.generation.seed) if spec.profiles == "shuffled" else rows
     missing = any(row["id"] not in done for row in rows)
-    predictor = make_predictor(spec) if missing else None
+    predictor = make_predictor(spec, dataset) if missing else None
 
     def sink(fresh: list[dict], sync: bool = True) -> None:
         _start_run(out, identity)
