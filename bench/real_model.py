@@ -92,14 +92,18 @@ def _run(model: str, dataset: Path, config: str, rows: int, out: Path, **kwargs)
     return metrics, time.perf_counter() - started
 
 
+def table_row(*cells) -> str:
+    """One Markdown table row."""
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
 def _line(name: str, config: str, system: str, scoring: str, metrics: dict) -> str:
     s, by_match = metrics["overall"], metrics["accuracy_by_match"]
-    return (
-        f"| {name} | {config} | {system} | {scoring} | {s['rows']} | {100 * by_match['strict']:.1f} | "
-        f"{100 * by_match['release']:.1f} | {100 * s['likert_consistency']:.1f} | {s['wasserstein_distance']:.3f} | "
-        f"{s['total_variation']:.3f} | {s['jensen_shannon']:.3f} | {s.get('soft_total_variation', nan):.3f} | "
-        f"{100 * s['invalid_rate']:.1f} |"
-    )
+    accuracies = (f"{100 * by_match[rule]:.1f}" for rule in ("strict", "release"))
+    distances = (f"{s[figure]:.3f}" for figure in ("wasserstein_distance", "total_variation", "jensen_shannon"))
+    rates = (f"{100 * s['likert_consistency']:.1f}", f"{100 * s['invalid_rate']:.1f}")
+    soft = f"{s.get('soft_total_variation', nan):.3f}"
+    return table_row(name, config, system, scoring, s["rows"], *accuracies, rates[0], *distances, soft, rates[1])
 
 
 def main(argv: list[str] | None = None) -> None:

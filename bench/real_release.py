@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from real_model import prepare_model  # noqa: E402
+from real_model import prepare_model, table_row  # noqa: E402
 
 from dataset_builder.release import import_release  # noqa: E402
 from dvmap_hf.evaluation.config import EvalConfig, InferenceConfig  # noqa: E402
@@ -57,18 +57,19 @@ def evaluate(model: str, dataset: Path, out: Path, limit: int | None, **kwargs) 
     return run_eval(spec, out), time.perf_counter() - started
 
 
+#: After the two accuracies: (figure, scale, digits) of each column.
+RELEASE_FIGURES = (("likert_consistency", 100, 1), ("wasserstein_distance", 1, 4), ("total_variation", 1, 4))
+
+
 def row(name: str, system: str, metrics: dict, seconds: float) -> str:
     s, by_match = metrics["overall"], metrics["intervals"]["overall"]
     release = by_match.get("accuracy_release")
     release_text = f"{100 * metrics['accuracy_by_match']['release']:.1f}"
     if release:
         release_text += f" [{100 * release[0]:.1f}, {100 * release[1]:.1f}]"
-    return (
-        f"| {name} | {system} | {s['rows']:,} | {figure_cell(metrics, 'accuracy', 100, 1)} | {release_text} | "
-        f"{figure_cell(metrics, 'likert_consistency', 100, 1)} | "
-        f"{figure_cell(metrics, 'wasserstein_distance', 1, 4)} | "
-        f"{figure_cell(metrics, 'total_variation', 1, 4)} | {seconds:,.0f} s |"
-    )
+    figures = [figure_cell(metrics, "accuracy", 100, 1), release_text]
+    figures += [figure_cell(metrics, figure, scale, digits) for figure, scale, digits in RELEASE_FIGURES]
+    return table_row(name, system, f"{s['rows']:,}", *figures, f"{seconds:,.0f} s")
 
 
 def main(argv: list[str] | None = None) -> None:
