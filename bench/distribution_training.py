@@ -3,7 +3,7 @@ distribution reward, beside the references and the human floor, on held-out prof
 
     python bench/distribution_training.py [--sft-steps 1800 --soft-steps 300 --grpo-steps 100 --rows 600]
     python bench/distribution_training.py --data gss_spending --held-out-share 0.5 --rows 0 ...   # surveys extra
-    python bench/distribution_training.py --data gss_abortion --split cross_group ...              # 2018 held out
+    python bench/distribution_training.py --data gss_abortion --split cross_year ...               # 2018 held out
     python bench/distribution_training.py --base smollm2 --data gss_spending --sft-steps 60 --soft-steps 0 ...
 
 The synthetic default (20,000 respondents, seed 0) or a shipped survey spec (with --held-out-share: a copy
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=600, help="a seeded sample of --split (0: every row)")
     parser.add_argument("--data", default="synthetic", help="synthetic, or a shipped survey spec (gss_spending)")
     parser.add_argument("--held-out-share", type=float, help="a survey's share of profiles in cross_demographic")
-    parser.add_argument("--split", default="cross_demographic", help="the held-out split scored (cross_group...)")
+    parser.add_argument("--split", default="cross_demographic", help="the held-out split scored (or cross_value, ...)")
     parser.add_argument("--base", choices=("tiny", "smollm2"), default="tiny")
     parser.add_argument("--learning-rate", type=float, default=5e-5, help="SmolLM2's (the tiny model: the recipes')")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "dvmap-bench")
