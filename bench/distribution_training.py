@@ -2,13 +2,14 @@
 distribution reward, beside the references and the human floor, on held-out profiles (not for CI).
 
     python bench/distribution_training.py [--sft-steps 1800 --soft-steps 300 --grpo-steps 100 --rows 600]
-    python bench/distribution_training.py --data gss_spending --held-out-share 0.5 --rows 0 ...   # surveys extra
+    python bench/distribution_training.py --data gss_spending --held-out-share 0.48 --rows 0 ...  # surveys extra
     python bench/distribution_training.py --data gss_abortion --split cross_year ...               # 2018 held out
     python bench/distribution_training.py --base smollm2 --data gss_spending --sft-steps 60 --soft-steps 0 ...
 
 The synthetic default (20,000 respondents, seed 0) or a shipped survey spec (with --held-out-share: a copy
-whose `splits.cross_demographic` holds out that share of the profiles), built with `--consensus
-distribution`, compact prompts and no system message; the tiny Qwen3 or SmolLM2-135M-Instruct (--base).
+whose `splits.cross_demographic` holds out that share of the profiles, validation and test one each), built
+with `--consensus distribution`, compact prompts and no system message; the tiny Qwen3 or SmolLM2-135M-Instruct
+(--base).
 Models, each from the previous where an arrow says so (a step count of 0 leaves its rows out):
   base              the untrained base model (zero-shot for SmolLM2)
   hard-label SFT    `tiny-cpu-sft` for --sft-steps on each pair's mode (the paper's cold start)
@@ -65,13 +66,14 @@ def build_name(data: str, held_out_share: float | None) -> str:
 
 
 def spec_holding_out(path: Path, name: str, share: float) -> Path:
-    """A copy of a shipped spec whose cross_demographic split holds out `share` of the profiles."""
+    """A copy of a shipped spec whose cross_demographic split holds out `share` of the profiles; validation
+    and test keep one profile each (0.03 of GSS spending's 43): nothing here reads them, train gets the rest."""
     import yaml
 
     from dvmap_hf.data.survey import spec_path
 
     raw = yaml.safe_load(spec_path(name).read_text())
-    raw["splits"] = {**(raw.get("splits") or {}), "cross_demographic": share}
+    raw["splits"] = {**(raw.get("splits") or {}), "validation": 0.03, "test": 0.03, "cross_demographic": share}
     path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
     return path
 
