@@ -173,7 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "dvmap-bench")
     args = parser.parse_args(argv)
     data, rows = dataset(args.cache, args.data, args.held_out_share), args.rows or None
-    steps = f"{args.sft_steps}-{args.soft_steps}-{args.grpo_steps}"
+    steps = f"{args.sft_steps}-{args.soft_steps}-{args.grpo_steps}" + (
+        "" if args.base == "tiny" else f"-lr{args.learning_rate:g}"
+    )
     root = args.cache / f"distribution-training-{args.base}-{build_name(args.data, args.held_out_share)}-{steps}"
     models = train_all(args, base_model(args.cache, args.base), root, data)
     evals = root / f"eval-{args.split}-{rows or 'all'}"
