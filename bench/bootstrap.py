@@ -17,7 +17,6 @@ release is kept.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import line  # noqa: E402
+from common import bench_parser, line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,9 +87,7 @@ def rescore(checkout: Path, folder: Path, run: Path, resamples: int, repeat: int
 
 
 def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--release", type=Path, help="the folder of the authors' test.parquet (else synthetic)")
-    parser.add_argument("--previous", type=Path, help="a checkout of an earlier commit to compare with")
+    parser = bench_parser(__doc__, release=True)
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args(argv)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -32,3 +34,14 @@ def line(name: str, value: float, unit: str, goal: str, ok: bool) -> dict:
     row = {"name": name, "value": value, "unit": unit, "goal": goal, "ok": ok}
     print(f"{name:<44}{value:>12.3f} {unit:<10} goal {goal:<12} {'ok' if ok else 'MISSED'}", flush=True)
     return row
+
+
+def bench_parser(doc: str, *, release: bool = False) -> argparse.ArgumentParser:
+    """The parser of a bench whose docstring is its manual (`--help` prints it as written). `release`: the
+    bench reads the authors' released splits or else a synthetic build, and can run an earlier checkout's
+    code on the same rows beside this one's."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if release:
+        parser.add_argument("--release", type=Path, help="the authors' dev/test parquet, else synthetic")
+        parser.add_argument("--previous", type=Path, help="a checkout of an earlier commit: its code on the same rows")
+    return parser

@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import bench_parser  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ("cpu-ddp", "cpu-zero2", "cpu-zero3")
 MB = 2**20
@@ -77,7 +79,7 @@ def launch(config: str, model: Path, dataset: Path, out: Path, steps: int) -> li
 
 
 def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("--cache", default=str(Path.home() / ".cache/dvmap-bench"))
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -26,7 +26,6 @@ terms: never commit its files or anything built from them; the work folder is a 
 
 from __future__ import annotations
 
-import argparse
 import heapq
 import json
 import math
@@ -41,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import line  # noqa: E402
+from common import bench_parser, line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIAN_S, SIGMA, WORKERS = 0.2, 0.8, 64
@@ -297,8 +296,7 @@ def _folder(release: Path | None, work: Path) -> tuple[Path, str]:
 
 
 def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--release", type=Path, help="the authors' released splits (dev/test parquet)")
+    parser = bench_parser(__doc__, release=True)
     parser.add_argument("--authors-script", type=Path, help="their eval_api_parallel.py (needs `openai`)")
     parser.add_argument("--api-rows", type=int, default=1024)
     parser.add_argument("--loglik-rows", type=int, default=320)
@@ -306,7 +304,6 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--harness-rows", type=int, default=64)
     parser.add_argument("--skip", nargs="*", default=[], choices=("api", "loglik", "generate", "harness"))
     parser.add_argument("--cache", default=str(Path.home() / ".cache/dvmap-bench"))
-    parser.add_argument("--previous", type=Path, help="a checkout of an earlier commit: its loglik scorer, same rows")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="dvmap-throughput-"))
     folder, api_split = _folder(args.release, work)
