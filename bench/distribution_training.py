@@ -4,10 +4,12 @@ distribution reward, beside the references and the human floor, on held-out prof
     python bench/distribution_training.py [--sft-steps 1800 --soft-steps 300 --grpo-steps 100 --rows 600]
     python bench/distribution_training.py --data gss_spending --held-out-share 0.48 --rows 0 ...  # surveys extra
     python bench/distribution_training.py --data gss_abortion --split cross_year ...               # 2018 held out
+    python bench/distribution_training.py --data gss_abortion --split cross_year --held-out-year 2016 ...
     python bench/distribution_training.py --base smollm2 --data gss_spending --sft-steps 60 --soft-steps 0 ...
 
 The synthetic default (20,000 respondents, seed 0) or a shipped survey spec (with --held-out-share: a copy
-whose `splits.cross_demographic` holds out that share of the profiles, validation and test one each), built
+whose `splits.cross_demographic` holds out that share of the profiles, validation and test one each; with
+--held-out-year: a copy holding out that survey year, its frame cut after it), built
 with `--consensus distribution`, compact prompts and no system message; the tiny Qwen3 or SmolLM2-135M-Instruct
 (--base).
 Models, each from the previous where an arrow says so (a step count of 0 leaves its rows out):
@@ -41,7 +43,7 @@ from dvmap_hf.evaluation.runner import run_eval  # noqa: E402
 REFERENCES = ("random", "marginal", "majority", "tabular", "nearest")
 
 
-def dataset(cache: Path, data: str, held_out_share: float | None) -> Path:
+def dataset(cache: Path, data: str, held_out_share: float | None, held_out_year: int | None = None) -> Path:
     """The synthetic default, or a shipped survey spec's build (`--min-support 5`), with counts (made once)."""
     from dataset_builder import BuildConfig, build_folder
     from dvmap_hf.data.synth import SynthConfig, write_synthetic_wvs
@@ -53,16 +55,18 @@ def dataset(cache: Path, data: str, held_out_share: float | None) -> Path:
             write_synthetic_wvs(wvs, SynthConfig(respondents=20_000, seed=0))
         config, folder = BuildConfig(wvs=wvs, **common), cache / "dvmap-distribution-compact"
     else:
-        name = build_name(data, held_out_share)
+        name = build_name(data, held_out_share, held_out_year)
         spec = data if held_out_share is None else spec_holding_out(cache / f"{name}.yaml", data, held_out_share)
+        spec = spec if held_out_year is None else spec_forecasting(cache / name, data, held_out_year)
         config, folder = BuildConfig(survey=spec, min_support=5, **common), cache / f"{name}-distribution-compact"
     if not (folder / "README.md").is_file():
         build_folder(config, folder, force=True)
     return folder
 
 
-def build_name(data: str, held_out_share: float | None) -> str:
-    return data if held_out_share is None else f"{data}-held-out-{held_out_share:g}"
+def build_name(data: str, held_out_share: float | None, held_out_year: int | None = None) -> str:
+    name = data if held_out_share is None else f"{data}-held-out-{held_out_share:g}"
+    return name if held_out_year is None else f"{name}-to-{held_out_year}"
 
 
 def spec_holding_out(path: Path, name: str, share: float) -> Path:
@@ -76,6 +80,23 @@ def spec_holding_out(path: Path, name: str, share: float) -> Path:
     raw["splits"] = {**(raw.get("splits") or {}), "validation": 0.03, "test": 0.03, "cross_demographic": share}
     path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
     return path
+
+
+def spec_forecasting(stem: Path, name: str, year: int) -> Path:
+    """A copy of a shipped spec with a group (survey year) column that holds out `year` and reads a copy of
+    its frame without the later years (in the cache: the frame's licence keeps it out of the repository), so
+    that, as in the shipped cross_year split, every training answer predates the scored ones."""
+    import yaml
+
+    from dvmap_hf.data.survey import load_spec, read_frame, spec_path
+
+    frame = read_frame(load_spec(spec_path(name))).data
+    group = load_spec(spec_path(name)).group_column
+    frame[frame[group] <= year].to_parquet(stem.with_suffix(".parquet"), index=False)
+    raw = yaml.safe_load(spec_path(name).read_text())
+    raw |= {"frame": str(stem.with_suffix(".parquet")), "held_out_groups": [year]}
+    stem.with_suffix(".yaml").write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
+    return stem.with_suffix(".yaml")
 
 
 def train(kind: str, recipe: str, model: Path, out: Path, steps: int, data: Path, extra: list[str]) -> Path:
@@ -167,16 +188,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=600, help="a seeded sample of --split (0: every row)")
     parser.add_argument("--data", default="synthetic", help="synthetic, or a shipped survey spec (gss_spending)")
     parser.add_argument("--held-out-share", type=float, help="a survey's share of profiles in cross_demographic")
+    parser.add_argument("--held-out-year", type=int, help="a survey's cross_year year (later years left out)")
     parser.add_argument("--split", default="cross_demographic", help="the held-out split scored (or cross_value, ...)")
     parser.add_argument("--base", choices=("tiny", "smollm2"), default="tiny")
     parser.add_argument("--learning-rate", type=float, default=5e-5, help="SmolLM2's (the tiny model: the recipes')")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "dvmap-bench")
     args = parser.parse_args(argv)
-    data, rows = dataset(args.cache, args.data, args.held_out_share), args.rows or None
+    data, rows = dataset(args.cache, args.data, args.held_out_share, args.held_out_year), args.rows or None
     steps = f"{args.sft_steps}-{args.soft_steps}-{args.grpo_steps}" + (
         "" if args.base == "tiny" else f"-lr{args.learning_rate:g}"
     )
-    root = args.cache / f"distribution-training-{args.base}-{build_name(args.data, args.held_out_share)}-{steps}"
+    name = build_name(args.data, args.held_out_share, args.held_out_year)
+    root = args.cache / f"distribution-training-{args.base}-{name}-{steps}"
     models = train_all(args, base_model(args.cache, args.base), root, data)
     evals = root / f"eval-{args.split}-{rows or 'all'}"
     runs = [evals / name for name in models]
