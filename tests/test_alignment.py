@@ -116,6 +116,22 @@ def test_eval_scores_each_row_distribution_against_its_counts(distributional, tm
     assert metrics["rows"] == len(rows) and "## Distribution alignment" in (out / "report.md").read_text()
 
 
+def test_scale_covers_the_held_out_questions_the_other_references_cannot(distributional, tmp_path):
+    import json
+
+    from dvmap_app.cli import main
+
+    scores = {}
+    for model in ("scale", "marginal"):
+        out = tmp_path / model
+        argv = ["eval", "--model", model, "--dataset", str(distributional / "d"), "--config", "cross_value"]
+        assert main([*argv, "--out", str(out), "--bootstrap", "0"]) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        scores[model] = (metrics["run"]["reference_fallbacks"], metrics["distribution"]["figures"]["total_variation"])
+    assert scores["scale"][0] == 0 < scores["marginal"][0]  # the marginal knows no held-out item: uniform
+    assert scores["scale"][1]["estimate"] < scores["marginal"][1]["estimate"]
+
+
 def test_runs_without_counts_or_distributions_have_no_alignment_block(distributional, tmp_path, capsys):
     import json
 

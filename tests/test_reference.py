@@ -11,6 +11,7 @@ from dvmap_hf.evaluation.reference import (
     MarginalPredictor,
     NearestPredictor,
     RandomPredictor,
+    ScalePredictor,
     TabularPredictor,
 )
 
@@ -72,6 +73,22 @@ def test_pooled_references_by_hand():
     nearest = ask(NearestPredictor(train))
     assert nearest["distribution"] == pytest.approx([3 / 8, 5 / 8, 0])
     assert ask(RandomPredictor(3))["distribution"] == pytest.approx([1 / 3] * 3)
+
+
+def test_scale_pools_a_profiles_answers_across_the_items_of_its_scale():
+    other_scale = {"id": "p1-q3", "year": "2016", "sex": "male", "degree": "none", "question_id": "q3",
+                   "options": ["x", "y"], "num_options": 2, "answer_index": 0, "answer_counts": [1, 1]}  # fmt: skip
+    train = pd.concat([survey_rows(), pd.DataFrame([other_scale])], ignore_index=True)
+    predictor = ScalePredictor(train)
+    # an item no reference row answers, asked of p1 (2016, male, none): its q1 and q2 answers [3, 1, 0] + [2, 0, 0]
+    own = ask(predictor, question_id="q9", degree="none")
+    assert own["distribution"] == pytest.approx([5 / 6, 1 / 6, 0]) and own["completion"] == "<answer>a</answer>"
+    # a profile with no answers on the scale: every profile's, q1 [5, 7, 6] + q2 [2, 0, 0]
+    assert ask(predictor, question_id="q9")["distribution"] == pytest.approx([7 / 20, 7 / 20, 6 / 20])
+    assert ask(predictor, question_id="q9", options=["x", "y"], degree="none")["distribution"] == [0.5, 0.5]
+    assert predictor.fallbacks == 0
+    ask(predictor, question_id="q9", options=["x", "y", "z"], id="z")  # a scale no reference row uses
+    assert predictor.fallbacks == 1
 
 
 def test_tabular_learns_from_every_respondent_and_gives_probabilities():

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ..options import OptionError, at_least, check_choices, one_of, option
 
 #: The answers and distributions that need no LLM (`reference.py`); the first three are the paper-style table's
-REFERENCE_PREDICTORS = ("random", "majority", "tabular", "marginal", "nearest")
+REFERENCE_PREDICTORS = ("random", "majority", "tabular", "marginal", "nearest", "scale")
 TABLE_REFERENCES = REFERENCE_PREDICTORS[:3]
 FITTED_PREDICTORS = REFERENCE_PREDICTORS[1:]  # fitted on a corpus split (`--reference-split`)
 BACKENDS = ("transformers", "vllm", "openai")

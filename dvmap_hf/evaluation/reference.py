@@ -7,7 +7,10 @@
 - `marginal`: the item's marginal, the pooled answers of every reference profile per question;
 - `tabular`: one scikit-learn logistic regression per question on the one-hot attributes (the paper's 11, or a
   survey build's); its distribution is the regression's (a multinomial model on the profile attributes);
-- `nearest`: the pooled answers of the reference profiles that share the most attributes with the row's.
+- `nearest`: the pooled answers of the reference profiles that share the most attributes with the row's;
+- `scale`: the row's profile's pooled answers to every reference question on the row's scale (the same
+  option list), else every profile's: the one fitted reference for a question no reference row answers
+  (cross_value), where the others fall back to `random`.
 
 Pooled answers are the rows' `answer_counts` where the reference split has them (a distributional build),
 else one answer per row. Each predictor answers as `<answer>option</answer>` (the distribution's first largest
@@ -207,5 +210,38 @@ class NearestPredictor(PooledPredictor):
         return self.counts[mine[shared == shared.max()]].sum(axis=0)
 
 
+class ScalePredictor(PooledPredictor):
+    """What a profile answers on a scale, whatever the item: its pooled answers to every reference question
+    with the row's option list (every profile's where the profile has none). On a question the reference split
+    answers it ignores which item is asked (`marginal` and `nearest` know); on a held-out question it is what
+    the split knows."""
+
+    name = "scale"
+
+    def __init__(self, train: pd.DataFrame, seed: int = 0):
+        train = train.reset_index(drop=True)
+        super().__init__(train, seed, by_group=False)
+        self.attributes = attribute_columns(train.columns)
+        counts = pd.DataFrame(pooled_counts(train), index=train.index)
+        scale, profile = train["options"].map(_scale_key), train[self.attributes].astype(str).agg(_KEY.join, axis=1)
+        self.by_scale = counts.groupby(scale).sum()
+        self.by_profile_scale = counts.groupby([profile, scale]).sum()
+
+    def pooled(self, row: dict) -> np.ndarray | None:
+        scale, profile = _scale_key(row["options"]), _KEY.join(str(row[a]) for a in self.attributes)
+        if (profile, scale) in self.by_profile_scale.index:
+            return self.by_profile_scale.loc[(profile, scale)].to_numpy()
+        return self.by_scale.loc[scale].to_numpy() if scale in self.by_scale.index else None
+
+
+_KEY = "\x1f"  # joins option labels or attribute values into one key: no label holds it
+
+
+def _scale_key(options) -> str:
+    return _KEY.join(str(option) for option in options)
+
+
 #: The fitted references by name (`config.FITTED_PREDICTORS`).
-FITTED = {cls.name: cls for cls in (MajorityPredictor, MarginalPredictor, TabularPredictor, NearestPredictor)}
+FITTED = {
+    cls.name: cls for cls in (MajorityPredictor, MarginalPredictor, TabularPredictor, NearestPredictor, ScalePredictor)
+}
