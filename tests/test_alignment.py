@@ -122,13 +122,14 @@ def test_scale_covers_the_held_out_questions_the_other_references_cannot(distrib
     from dvmap_app.cli import main
 
     scores = {}
-    for model in ("scale", "marginal"):
+    for model in ("scale", "marginal", "marginal"):  # the marginal twice: a finished run evaluated again
         out = tmp_path / model
         argv = ["eval", "--model", model, "--dataset", str(distributional / "d"), "--config", "cross_value"]
         assert main([*argv, "--out", str(out), "--bootstrap", "0"]) == 0
         metrics = json.loads((out / "metrics.json").read_text())
         scores[model] = (metrics["run"]["reference_fallbacks"], metrics["distribution"]["figures"]["total_variation"])
-    assert scores["scale"][0] == 0 < scores["marginal"][0]  # the marginal knows no held-out item: uniform
+    rows = metrics["run"]["rows"]
+    assert scores["scale"][0] == 0 and scores["marginal"][0] == rows  # the marginal knows no held-out item
     assert scores["scale"][1]["estimate"] < scores["marginal"][1]["estimate"]
 
 

@@ -112,7 +112,7 @@ def test_eval_bad_input(built, tmp_path, capsys, args, message):
 class Lenient:
     """A predictor that answers in a sentence: right under the authors' rule, invalid under ours."""
 
-    name, prompt_format, fallbacks = "lenient", "chat messages", 0
+    name, prompt_format = "lenient", "chat messages"
 
     def __call__(self, rows, batch_seed=0):
         return [f"<answer>I would say {row['options'][row['answer_index']]}!</answer>" for row in rows]
@@ -217,8 +217,6 @@ def test_a_damaged_run_json_is_named_and_nothing_is_rewritten(built, tmp_path, c
 
 def test_eval_identity_is_written_with_the_first_predictions(built, tmp_path, monkeypatch):
     class Failing:
-        fallbacks = 0
-
         def __call__(self, rows, batch_seed=0):
             raise DvmapError("endpoint down")
 
@@ -236,7 +234,7 @@ def test_a_second_writer_into_the_same_folder_is_refused(built, tmp_path, monkey
     real = runner.make_predictor
 
     class Slow:
-        name, prompt_format, fallbacks = "slow", "chat messages", 0
+        name, prompt_format = "slow", "chat messages"
 
         def __init__(self, inner):
             self.inner = inner

@@ -68,7 +68,6 @@ class LoglikScorer:
     """Option log-likelihoods with a `TransformersBackend`'s model and tokenizer."""
 
     name = "transformers-loglik"
-    fallbacks = 0
     rows_per_call = 0
 
     def __init__(self, backend):
@@ -134,7 +133,6 @@ class VLLMLoglikScorer:
 
     name = "vllm-loglik"
     prompt_format = "chat template (vLLM's tokenizer)"
-    fallbacks = 0
     rows_per_call = 1024  # as VLLMBackend
 
     def __init__(self, backend):

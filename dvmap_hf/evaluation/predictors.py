@@ -27,14 +27,13 @@ class Predictor(Protocol):
     name: str
     #: how the prompts reach the model, as the report says it ("chat template", "plain concatenation", ...)
     prompt_format: str
-    #: rows it could not answer itself and answered at random (reference predictors; 0 for models)
-    fallbacks: int
     #: the fewest rows a call should carry (0: `--batch-size` decides): vectorised reference predictors and
     #: vLLM, which schedules inside a call, want large calls whatever `--batch-size` says
     rows_per_call: int
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[str | dict]:
-        """One completion per row, in order; `batch_seed` seeds the batch's sampling."""
+        """One completion per row, in order; `batch_seed` seeds the batch's sampling. A dict completion
+        carries what was scored beside it (`distribution`; `fallback`: a reference answered at random)."""
         ...
 
 

@@ -69,7 +69,8 @@ class RandomPredictor:
 
     def _record(self, row: dict, index, distribution) -> dict:
         k = len(row["options"])
-        if index is None or not 0 <= index < k:
+        fallback = index is None or not 0 <= index < k
+        if fallback:
             self.fallbacks += 1
             index = self.choose(row)
         if distribution is None or len(distribution) != k or not sum(distribution) > 0:
@@ -78,6 +79,7 @@ class RandomPredictor:
         return {
             "completion": answer_text(row["options"][int(index)]),
             "distribution": [v / total for v in distribution],
+            **({"fallback": True} if fallback else {}),  # kept in predictions.jsonl: a resumed run counts it
         }
 
 

@@ -64,7 +64,7 @@ class StatedPredictor:
     def __init__(self, backend):
         self.backend = backend
         self.name, self.prompt_format = f"{backend.name}-stated", backend.prompt_format
-        self.fallbacks, self.rows_per_call = 0, getattr(backend, "rows_per_call", 0)
+        self.rows_per_call = getattr(backend, "rows_per_call", 0)
         self.unparsed = 0
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[dict]:
@@ -86,7 +86,7 @@ class SampledPredictor:
     def __init__(self, backend, samples: int, match: str = "strict"):
         self.backend, self.samples, self.match = backend, samples, match
         self.name, self.prompt_format = f"{backend.name}-x{samples}", backend.prompt_format
-        self.fallbacks, self.rows_per_call = 0, getattr(backend, "rows_per_call", 0)
+        self.rows_per_call = getattr(backend, "rows_per_call", 0)
 
     def __call__(self, rows: list[dict], batch_seed: int = 0) -> list[dict]:
         draws = [self.backend(rows, batch_seed=sample_seed(batch_seed, j)) for j in range(self.samples)]

@@ -251,7 +251,7 @@ def _run_locked(spec: EvalConfig, out: Path, dataset: DatasetSource, split) -> d
         **identity,
         "rows": len(frame),
         "generation": {**asdict(spec.generation), "api_base": redact_url(spec.generation.api_base)},
-        "reference_fallbacks": predictor.fallbacks if predictor else 0,
+        "reference_fallbacks": sum(bool(record.get("fallback")) for record in records),
         "prompt_format": predictor.prompt_format if predictor else _previous_prompt_format(out),
     }
     write_report(out, metrics, frame)

@@ -28,7 +28,6 @@ class OpenAIBackend:
 
     name = "openai"
     prompt_format = "chat messages (the endpoint applies its chat template)"
-    fallbacks = 0
     rows_per_call = 0  # streams its rows: a window of --concurrency requests
     first_backoff = 1.0  # seconds before the first retry; each next wait doubles, up to 30 s
     max_reply = 4 << 20  # bytes: a completion of 1,024 tokens is a few kB; anything near this is not one

@@ -17,7 +17,6 @@ class TransformersBackend:
     """Batched generation with a local or cached model and its chat template; what prompts share is read once."""
 
     name = "transformers"
-    fallbacks = 0
     rows_per_call = 0
 
     def __init__(self, model, tokenizer, generation: InferenceConfig):

@@ -14,7 +14,6 @@ class VLLMBackend:
 
     name = "vllm"
     prompt_format = "chat messages (vLLM applies the model's chat template)"
-    fallbacks = 0
     rows_per_call = 1024  # vLLM schedules inside a call: large calls keep it busy; the runner writes after each
 
     def __init__(self, model: str, generation: InferenceConfig):
