@@ -90,9 +90,9 @@ def spec_forecasting(stem: Path, name: str, year: int) -> Path:
 
     from dvmap_hf.data.survey import load_spec, read_frame, spec_path
 
-    frame = read_frame(load_spec(spec_path(name))).data
-    group = load_spec(spec_path(name)).group_column
-    frame[frame[group] <= year].to_parquet(stem.with_suffix(".parquet"), index=False)
+    spec = load_spec(spec_path(name))
+    frame = read_frame(spec).data
+    frame[frame[spec.group_column] <= year].to_parquet(stem.with_suffix(".parquet"), index=False)
     raw = yaml.safe_load(spec_path(name).read_text())
     raw |= {"frame": str(stem.with_suffix(".parquet")), "held_out_groups": [year]}
     stem.with_suffix(".yaml").write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
